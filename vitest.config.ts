@@ -8,6 +8,7 @@ export const config = defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['test/support/quiet-temporal.ts'],
         },
       },
       {
@@ -17,6 +18,7 @@ export const config = defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
+          setupFiles: ['test/support/quiet-temporal.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

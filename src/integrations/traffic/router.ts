@@ -1,0 +1,36 @@
+// The TrafficRouter port: how a release moves traffic between `<svc>-primary` and `<svc>-canary`.
+export interface RouteWeights {
+  primaryWeight: number;
+  canaryWeight: number;
+  /** Percentage of primary-bound traffic mirrored to the canary; null = no mirroring. */
+  mirrorPercent: number | null;
+  /** A/B: requests matching the release's match conditions go to the canary. */
+  abMatch: boolean;
+}
+
+export interface HeaderMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+
+export interface RouterTarget {
+  namespace: string;
+  /** Apex service name; the router addresses `<service>-primary` and `<service>-canary`. */
+  service: string;
+  port: number;
+  /** Extra hosts and gateways (Istio) or parent gateways (Gateway API). */
+  hosts?: string[];
+  gateways?: string[];
+  /** A/B match conditions (header/cookie). */
+  match?: Array<{ headers?: Record<string, HeaderMatch> }>;
+}
+
+export interface TrafficRouter {
+  readonly kind: 'istio' | 'gatewayapi:v1';
+  /** Ensures the routing objects exist; new objects start at 100% primary. Existing weights are kept. */
+  reconcile(target: RouterTarget): Promise<void>;
+  /** Writes the weights and returns what the apiserver holds afterwards (read back). */
+  setRoutes(target: RouterTarget, weights: RouteWeights): Promise<RouteWeights>;
+  getRoutes(target: RouterTarget): Promise<RouteWeights>;
+}

@@ -1,0 +1,58 @@
+// Composition root: wires the integrations into activities and runs the Temporal worker.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createDemoActivities } from './activities/demo.js';
+import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
+import { loadKubeConfig } from './integrations/kubernetes/client.js';
+import { createPrometheusClient } from './integrations/metrics/prometheus.js';
+import { createIstioRouter } from './integrations/traffic/istio.js';
+
+/** The prebuilt workflow bundle (production artefact) if present, else the workflow sources (development). */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+  if (process.env.FLEDGE_USE_WORKFLOW_BUNDLE !== 'false' && existsSync(bundle) && import.meta.url.includes('/dist/')) {
+    return { workflowBundle: { codePath: bundle } };
+  }
+  const ts = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+  return { workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('./workflows/index.js', import.meta.url)) };
+}
+
+export function createActivities(cfg: FledgeConfig) {
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  return {
+    ...createDemoActivities({ kc, router: createIstioRouter(custom), prometheus: createPrometheusClient(cfg.prometheusUrl) }),
+  };
+}
+
+export async function createFledgeWorker(cfg: FledgeConfig = loadFledgeConfig()): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect(connectionOptions(cfg));
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: cfg.taskQueue,
+    activities: createActivities(cfg),
+    ...workflowSource(),
+  });
+  return { worker, connection };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadFledgeConfig();
+  const { worker, connection } = await createFledgeWorker(cfg);
+  console.log(`fledge worker: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

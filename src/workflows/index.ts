@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Workflow type names are wire contracts: never rename.
+export { demoTrafficShift } from './demo.js';
