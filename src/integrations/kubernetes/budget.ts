@@ -1,0 +1,77 @@
+// A client-side request budget for the Kubernetes API. @kubernetes/client-node has no rate limiter of its own,
+// so every call made by Fledge's integrations goes through `budget.call()`: a token bucket (QPS with burst)
+// shared by the whole worker process, plus honouring 429 Too Many Requests with its Retry-After.
+import * as k8s from '@kubernetes/client-node';
+
+export interface BudgetOptions {
+  qps: number;
+  burst: number;
+  /** How many times a 429 is retried (after waiting Retry-After) before the error is surfaced. */
+  max429Retries: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RequestBudget {
+  call<T>(fn: () => Promise<T>): Promise<T>;
+  readonly stats: { requests: number; throttledMs: number; retried429: number };
+}
+
+export function createRequestBudget(opts: BudgetOptions): RequestBudget {
+  const now = opts.now ?? (() => Date.now());
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let tokens = opts.burst;
+  let last = now();
+  let queue: Promise<void> = Promise.resolve();
+  const stats = { requests: 0, throttledMs: 0, retried429: 0 };
+
+  const refill = (): void => {
+    const t = now();
+    tokens = Math.min(opts.burst, tokens + ((t - last) / 1000) * opts.qps);
+    last = t;
+  };
+  // Acquisitions are serialised so waiting callers are served in order.
+  const acquire = (): Promise<void> => {
+    const next = queue.then(async () => {
+      refill();
+      if (tokens < 1) {
+        const wait = Math.ceil(((1 - tokens) / opts.qps) * 1000);
+        stats.throttledMs += wait;
+        await sleep(wait);
+        refill();
+      }
+      tokens -= 1;
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  return {
+    stats,
+    async call<T>(fn: () => Promise<T>): Promise<T> {
+      for (let attempt = 0; ; attempt++) {
+        await acquire();
+        stats.requests++;
+        try {
+          return await fn();
+        } catch (e) {
+          if (e instanceof k8s.ApiException && e.code === 429 && attempt < opts.max429Retries) {
+            stats.retried429++;
+            const retryAfter = Number(e.headers?.['retry-after'] ?? e.headers?.['Retry-After'] ?? '1');
+            await sleep(Math.max(0.1, Number.isFinite(retryAfter) ? retryAfter : 1) * 1000);
+            continue;
+          }
+          throw e;
+        }
+      }
+    },
+  };
+}
+
+/** Budget from FLEDGE_KUBE_QPS / FLEDGE_KUBE_BURST (defaults like client-go's: 20 QPS, burst 40). */
+export function budgetFromEnv(env: NodeJS.ProcessEnv = process.env): RequestBudget {
+  const qps = Number(env.FLEDGE_KUBE_QPS ?? 20);
+  const burst = Number(env.FLEDGE_KUBE_BURST ?? 40);
+  if (!(qps > 0) || !(burst >= 1)) throw new Error(`invalid FLEDGE_KUBE_QPS/FLEDGE_KUBE_BURST: ${qps}/${burst}`);
+  return createRequestBudget({ qps, burst, max429Retries: 5 });
+}

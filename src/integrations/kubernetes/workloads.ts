@@ -1,0 +1,288 @@
+// WorkloadController for Deployments, Flagger's object model: `deployment/<name>` is the canary slot (scaled to
+// zero between releases), `deployment/<name>-primary` serves stable traffic and is created from the target on
+// the first release; Services `<svc>`, `<svc>-primary`, `<svc>-canary`. Every write is an idempotent
+// server-side apply with field manager "fledge"; every call goes through the request budget.
+import * as k8s from '@kubernetes/client-node';
+import type { RequestBudget } from './budget.js';
+import { applyPatchOptions, fieldManager } from './client.js';
+
+export interface WorkloadTarget {
+  namespace: string;
+  name: string;
+}
+
+export interface ServicePorts {
+  /** Apex service name (Flagger: `service.name`, default the target name). */
+  service: string;
+  port: number;
+  targetPort?: number | string;
+  portName?: string;
+  appProtocol?: string;
+}
+
+export type WorkloadErrorKind = 'not-found' | 'unsupported' | 'invalid';
+
+export class WorkloadError extends Error {
+  constructor(
+    message: string,
+    readonly kind: WorkloadErrorKind,
+  ) {
+    super(message);
+    this.name = 'WorkloadError';
+  }
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** Kubernetes reported ProgressDeadlineExceeded for the Deployment. */
+  deadlineExceeded: boolean;
+  message: string;
+  replicas: number;
+  readyReplicas: number;
+}
+
+/** Selector label keys Flagger looks for, in order (its `-selector-labels` default). */
+export const selectorLabelKeys = ['app', 'name', 'app.kubernetes.io/name'] as const;
+
+export const primaryName = (name: string): string => `${name}-primary`;
+
+export function selectorLabel(dep: k8s.V1Deployment): { key: string; value: string } {
+  const labels = dep.spec?.selector?.matchLabels ?? {};
+  for (const key of selectorLabelKeys) {
+    const value = labels[key];
+    if (value) return { key, value };
+  }
+  throw new WorkloadError(
+    `deployment ${dep.metadata?.namespace}/${dep.metadata?.name}: spec.selector.matchLabels needs one of ${selectorLabelKeys.join(', ')}`,
+    'unsupported',
+  );
+}
+
+/** The primary's pod template: the target's, with the selector label value suffixed by `-primary`. */
+export function primaryTemplate(target: k8s.V1Deployment): k8s.V1PodTemplateSpec {
+  const { key, value } = selectorLabel(target);
+  const tpl = structuredClone(target.spec?.template ?? {}) as k8s.V1PodTemplateSpec;
+  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), [key]: `${value}-primary` } };
+  delete tpl.metadata.creationTimestamp;
+  return tpl;
+}
+
+export function imagesOf(dep: k8s.V1Deployment): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of dep.spec?.template?.spec?.containers ?? []) if (c.image) out[c.name] = c.image;
+  return out;
+}
+
+export function deploymentReadiness(dep: k8s.V1Deployment, thresholdPct: number): Readiness {
+  const want = dep.spec?.replicas ?? 1;
+  const st = dep.status ?? {};
+  const ready = st.readyReplicas ?? 0;
+  const base = { replicas: want, readyReplicas: ready };
+  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { ...base, ready: false, deadlineExceeded: true, message: `deployment ${dep.metadata?.name} exceeded its progress deadline` };
+  }
+  if ((st.observedGeneration ?? 0) < (dep.metadata?.generation ?? 0)) {
+    return { ...base, ready: false, deadlineExceeded: false, message: 'waiting for rollout to finish: observed generation less than desired' };
+  }
+  if (want === 0) return { ...base, ready: false, deadlineExceeded: false, message: 'no replicas requested' };
+  const updated = st.updatedReplicas ?? 0;
+  if (updated < want) {
+    return { ...base, ready: false, deadlineExceeded: false, message: `waiting for rollout to finish: ${updated} of ${want} new replicas updated` };
+  }
+  const available = st.availableReplicas ?? 0;
+  const needed = Math.ceil((thresholdPct / 100) * updated);
+  if (available < needed) {
+    return { ...base, ready: false, deadlineExceeded: false, message: `waiting for rollout to finish: ${available} of ${updated} updated replicas available (need ${thresholdPct}%)` };
+  }
+  return { ...base, ready: true, deadlineExceeded: false, message: `${available}/${want} replicas available` };
+}
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof k8s.ApiException && e.code === 404;
+}
+
+export interface WorkloadController {
+  readTarget(t: WorkloadTarget): Promise<k8s.V1Deployment>;
+  /** Creates `<name>-primary` from the target if missing. Returns whether it was created. */
+  ensurePrimary(t: WorkloadTarget): Promise<{ created: boolean; primaryImages: Record<string, string> }>;
+  ensureServices(t: WorkloadTarget, ports: ServicePorts): Promise<void>;
+  /** Sets the given container images on the target (the canary slot). Unknown containers are an error. */
+  setCanaryImages(t: WorkloadTarget, images: Record<string, string>): Promise<void>;
+  /** Scales the canary slot: to the primary's replica count ('up') or to zero. */
+  scaleCanary(t: WorkloadTarget, to: 'up' | 'zero'): Promise<number>;
+  readiness(t: WorkloadTarget, which: 'canary' | 'primary', thresholdPct: number): Promise<Readiness>;
+  /** Copies the target's pod template to the primary (labels rewritten), which starts its rolling update. */
+  promote(t: WorkloadTarget): Promise<Record<string, string>>;
+  images(t: WorkloadTarget, which: 'canary' | 'primary'): Promise<Record<string, string>>;
+  /** `<hpa>-primary` from the target's HPA, retargeted at the primary. */
+  ensurePrimaryHpa(t: WorkloadTarget, hpaName: string): Promise<void>;
+}
+
+export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudget): WorkloadController {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
+
+  const read = async (namespace: string, name: string): Promise<k8s.V1Deployment> => {
+    try {
+      return await budget.call(() => apps.readNamespacedDeployment({ name, namespace }));
+    } catch (e) {
+      if (isNotFound(e)) throw new WorkloadError(`deployment ${namespace}/${name} not found`, 'not-found');
+      throw e;
+    }
+  };
+  const applyDeployment = (namespace: string, name: string, body: k8s.V1Deployment): Promise<k8s.V1Deployment> =>
+    budget.call(() => apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, force: true }, applyPatchOptions));
+
+  const ctl: WorkloadController = {
+    readTarget: (t) => read(t.namespace, t.name),
+
+    async ensurePrimary(t) {
+      const target = await read(t.namespace, t.name);
+      try {
+        const existing = await budget.call(() => apps.readNamespacedDeployment({ name: primaryName(t.name), namespace: t.namespace }));
+        return { created: false, primaryImages: imagesOf(existing) };
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      const { key, value } = selectorLabel(target);
+      const replicas = target.spec?.replicas && target.spec.replicas > 0 ? target.spec.replicas : 1;
+      const body: k8s.V1Deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: primaryName(t.name),
+          namespace: t.namespace,
+          labels: { ...(target.metadata?.labels ?? {}), [key]: `${value}-primary` },
+          annotations: { 'fledge.dev/primary-of': t.name },
+          ownerReferences: undefined,
+        },
+        spec: {
+          replicas,
+          selector: { matchLabels: { [key]: `${value}-primary` } },
+          template: primaryTemplate(target),
+          ...(target.spec?.strategy ? { strategy: target.spec.strategy } : {}),
+          ...(target.spec?.minReadySeconds !== undefined ? { minReadySeconds: target.spec.minReadySeconds } : {}),
+          ...(target.spec?.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: target.spec.progressDeadlineSeconds } : {}),
+          ...(target.spec?.revisionHistoryLimit !== undefined ? { revisionHistoryLimit: target.spec.revisionHistoryLimit } : {}),
+        },
+      };
+      const created = await applyDeployment(t.namespace, primaryName(t.name), body);
+      return { created: true, primaryImages: imagesOf(created) };
+    },
+
+    async ensureServices(t, ports) {
+      const target = await read(t.namespace, t.name);
+      const { key, value } = selectorLabel(target);
+      const port: k8s.V1ServicePort = {
+        name: ports.portName ?? 'http',
+        port: ports.port,
+        targetPort: (ports.targetPort ?? ports.port) as unknown as k8s.IntOrString,
+        protocol: 'TCP',
+        ...(ports.appProtocol ? { appProtocol: ports.appProtocol } : {}),
+      };
+      const svcs: Array<[string, string]> = [
+        [ports.service, `${value}-primary`],
+        [`${ports.service}-primary`, `${value}-primary`],
+        [`${ports.service}-canary`, value],
+      ];
+      for (const [name, selector] of svcs) {
+        const body: k8s.V1Service = {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
+          spec: { type: 'ClusterIP', selector: { [key]: selector }, ports: [port] },
+        };
+        await budget.call(() => core.patchNamespacedService({ name, namespace: t.namespace, body, fieldManager, force: true }, applyPatchOptions));
+      }
+    },
+
+    async setCanaryImages(t, images) {
+      const target = await read(t.namespace, t.name);
+      const names = new Set((target.spec?.template?.spec?.containers ?? []).map((c) => c.name));
+      const unknown = Object.keys(images).filter((n) => !names.has(n));
+      if (unknown.length > 0) {
+        throw new WorkloadError(
+          `deployment ${t.namespace}/${t.name} has no container named ${unknown.join(', ')} (containers: ${[...names].join(', ')})`,
+          'invalid',
+        );
+      }
+      const current = imagesOf(target);
+      if (Object.entries(images).every(([n, img]) => current[n] === img)) return;
+      // Strategic merge by container name: only the images change; the user keeps owning the rest.
+      await budget.call(() =>
+        apps.patchNamespacedDeployment(
+          {
+            name: t.name,
+            namespace: t.namespace,
+            fieldManager,
+            body: { spec: { template: { spec: { containers: Object.entries(images).map(([name, image]) => ({ name, image })) } } } },
+          },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+        ),
+      );
+    },
+
+    async scaleCanary(t, to) {
+      let replicas = 0;
+      if (to === 'up') {
+        const primary = await read(t.namespace, primaryName(t.name));
+        replicas = primary.spec?.replicas && primary.spec.replicas > 0 ? primary.spec.replicas : 1;
+      }
+      await budget.call(() =>
+        apps.patchNamespacedDeploymentScale(
+          { name: t.name, namespace: t.namespace, body: { spec: { replicas } }, fieldManager },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        ),
+      );
+      return replicas;
+    },
+
+    async readiness(t, which, thresholdPct) {
+      const dep = await read(t.namespace, which === 'primary' ? primaryName(t.name) : t.name);
+      return deploymentReadiness(dep, thresholdPct);
+    },
+
+    async promote(t) {
+      const target = await read(t.namespace, t.name);
+      const primary = await read(t.namespace, primaryName(t.name));
+      const tpl = primaryTemplate(target);
+      await applyDeployment(t.namespace, primaryName(t.name), {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: primaryName(t.name), namespace: t.namespace },
+        spec: { selector: primary.spec?.selector ?? {}, template: tpl },
+      });
+      return imagesOf({ spec: { selector: {}, template: tpl } });
+    },
+
+    async images(t, which) {
+      return imagesOf(await read(t.namespace, which === 'primary' ? primaryName(t.name) : t.name));
+    },
+
+    async ensurePrimaryHpa(t, hpaName) {
+      let src: k8s.V2HorizontalPodAutoscaler;
+      try {
+        src = await budget.call(() => hpa.readNamespacedHorizontalPodAutoscaler({ name: hpaName, namespace: t.namespace }));
+      } catch (e) {
+        if (isNotFound(e)) throw new WorkloadError(`autoscalerRef: HorizontalPodAutoscaler ${t.namespace}/${hpaName} not found`, 'not-found');
+        throw e;
+      }
+      const name = `${hpaName}-primary`;
+      const body: k8s.V2HorizontalPodAutoscaler = {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
+        spec: {
+          ...(src.spec as k8s.V2HorizontalPodAutoscalerSpec),
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: primaryName(t.name) },
+        },
+      };
+      await budget.call(() =>
+        hpa.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body, fieldManager, force: true }, applyPatchOptions),
+      );
+    },
+  };
+  return ctl;
+}

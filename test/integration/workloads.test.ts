@@ -1,0 +1,69 @@
+// The Deployment WorkloadController against the real control plane (controllers + kwok make pods Ready).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequestBudget } from '../../src/integrations/kubernetes/budget.js';
+import { createWorkloadController, WorkloadError, type WorkloadController } from '../../src/integrations/kubernetes/workloads.js';
+import { deployment, eventually, kube, withNamespace, type KubeClients } from '../support/stack.js';
+
+let c: KubeClients;
+let ns: { name: string; cleanup: () => Promise<void> };
+let ctl: WorkloadController;
+
+beforeAll(async () => {
+  c = kube();
+  ns = await withNamespace(c, 'it-wl');
+  ctl = createWorkloadController(c.kc, createRequestBudget({ qps: 50, burst: 100, max429Retries: 3 }));
+  await c.apps.createNamespacedDeployment({
+    namespace: ns.name,
+    body: deployment('podinfo', ns.name, 'ghcr.io/stefanprodan/podinfo:6.5.0', { app: 'podinfo' }, 2),
+  });
+});
+afterAll(async () => {
+  await ns?.cleanup();
+});
+
+describe('Deployment workload controller', () => {
+  const t = () => ({ namespace: ns.name, name: 'podinfo' });
+
+  it('creates <name>-primary from the target once, with the selector label suffixed', async () => {
+    const first = await ctl.ensurePrimary(t());
+    expect(first).toEqual({ created: true, primaryImages: { app: 'ghcr.io/stefanprodan/podinfo:6.5.0' } });
+    expect((await ctl.ensurePrimary(t())).created).toBe(false);
+    const primary = await c.apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace: ns.name });
+    expect(primary.spec?.selector.matchLabels).toEqual({ app: 'podinfo-primary' });
+    expect(primary.spec?.replicas).toBe(2);
+    const r = await eventually('primary ready', async () => {
+      const rd = await ctl.readiness(t(), 'primary', 100);
+      return rd.ready ? rd : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(r.readyReplicas).toBe(2);
+  });
+
+  it('creates the three Services with Flagger selectors', async () => {
+    await ctl.ensureServices(t(), { service: 'podinfo', port: 9898 });
+    const sel = async (n: string) => (await c.core.readNamespacedService({ name: n, namespace: ns.name })).spec?.selector;
+    expect(await sel('podinfo')).toEqual({ app: 'podinfo-primary' });
+    expect(await sel('podinfo-primary')).toEqual({ app: 'podinfo-primary' });
+    expect(await sel('podinfo-canary')).toEqual({ app: 'podinfo' });
+  });
+
+  it('scales the canary to zero and up, sets images, and promotes the template to the primary', async () => {
+    expect(await ctl.scaleCanary(t(), 'zero')).toBe(0);
+    await ctl.setCanaryImages(t(), { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
+    expect(await ctl.images(t(), 'canary')).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
+    expect(await ctl.scaleCanary(t(), 'up')).toBe(2);
+    await eventually('canary ready', async () => ((await ctl.readiness(t(), 'canary', 100)).ready ? true : undefined), { timeoutMs: 60_000 });
+    expect(await ctl.promote(t())).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
+    expect(await ctl.images(t(), 'primary')).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
+    await eventually('primary rolled out', async () => ((await ctl.readiness(t(), 'primary', 100)).ready ? true : undefined), { timeoutMs: 60_000 });
+    const pods = await c.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=podinfo-primary' });
+    expect(pods.items.some((p) => p.spec?.containers[0]?.image === 'ghcr.io/stefanprodan/podinfo:6.5.1')).toBe(true);
+  });
+
+  it('rejects an unknown container and a missing target with typed errors', async () => {
+    const bad = await ctl.setCanaryImages(t(), { nope: 'x:1' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(WorkloadError);
+    expect((bad as WorkloadError).kind).toBe('invalid');
+    const missing = await ctl.readTarget({ namespace: ns.name, name: 'ghost' }).catch((e: unknown) => e);
+    expect((missing as WorkloadError).kind).toBe('not-found');
+  });
+});
