@@ -1,0 +1,57 @@
+// The Gateway API TrafficRouter against the real apiserver with the Gateway API standard CRDs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayApiRouter } from '../../src/integrations/traffic/gateway-api.js';
+import type { RouterTarget, TrafficRouter } from '../../src/integrations/traffic/router.js';
+import { kube, withNamespace, type KubeClients } from '../support/stack.js';
+
+let c: KubeClients;
+let ns: { name: string; cleanup: () => Promise<void> };
+let router: TrafficRouter;
+let t: RouterTarget;
+
+beforeAll(async () => {
+  c = kube();
+  ns = await withNamespace(c, 'it-gwapi');
+  router = createGatewayApiRouter(c.custom);
+  t = {
+    namespace: ns.name,
+    service: 'podinfo',
+    port: 9898,
+    gateways: ['istio-ingress/public'],
+    hosts: ['app.example.com'],
+    match: [{ headers: { 'x-canary': { exact: 'insider' } } }, { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } }],
+  };
+});
+afterAll(async () => {
+  await ns?.cleanup();
+});
+
+describe('Gateway API router', () => {
+  it('creates the HTTPRoute at 100% primary, then writes and reads back weights, mirror and A/B rules', async () => {
+    await router.reconcile(t);
+    expect(await router.getRoutes(t)).toEqual({ primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false });
+    expect(await router.setRoutes(t, { primaryWeight: 80, canaryWeight: 20, mirrorPercent: null, abMatch: false })).toEqual({
+      primaryWeight: 80,
+      canaryWeight: 20,
+      mirrorPercent: null,
+      abMatch: false,
+    });
+    expect((await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: 30, abMatch: false })).mirrorPercent).toBe(30);
+    expect(await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true })).toEqual({
+      primaryWeight: 100,
+      canaryWeight: 0,
+      mirrorPercent: null,
+      abMatch: true,
+    });
+    const obj = (await c.custom.getNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'httproutes',
+      namespace: ns.name,
+      name: 'podinfo',
+    })) as { spec: { parentRefs: unknown[]; rules: Array<{ matches: Array<{ headers?: unknown[] }> }> } };
+    expect(obj.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'istio-ingress' }]);
+    expect(obj.spec.rules[0]?.matches).toHaveLength(2);
+    expect(obj.spec.rules[0]?.matches[1]?.headers).toEqual([{ name: 'cookie', type: 'RegularExpression', value: '^(.*?;)?(canary=always)(;.*)?$' }]);
+  });
+});
