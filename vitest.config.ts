@@ -17,7 +17,8 @@ export const config = defineConfig({
           // Against the real local stack (started by scripts/test.sh): one file at a time, they share it.
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
           setupFiles: ['test/support/quiet-temporal.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -96,8 +96,9 @@ export function createGatewayApiRouter(custom: k8s.CustomObjectsApi): TrafficRou
       await applyCustomObject(custom, ref(t), buildHttpRoute(t, weights));
     },
     async setRoutes(t, w) {
-      await applyCustomObject(custom, ref(t), buildHttpRoute(t, w));
-      return router.getRoutes(t);
+      // The apply response is the object as stored: the read-back costs no extra request.
+      const stored = await applyCustomObject<HttpRoute>(custom, ref(t), buildHttpRoute(t, w));
+      return parseHttpRoute(t, stored);
     },
     async getRoutes(t) {
       const r = await readCustomObject<HttpRoute>(custom, ref(t));

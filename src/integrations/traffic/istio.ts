@@ -71,8 +71,9 @@ export function createIstioRouter(custom: k8s.CustomObjectsApi): TrafficRouter {
       await applyCustomObject(custom, vsRef(t), buildVirtualService(t, weights));
     },
     async setRoutes(t, w) {
-      await applyCustomObject(custom, vsRef(t), buildVirtualService(t, w));
-      return router.getRoutes(t);
+      // The apply response is the object as stored: the read-back costs no extra request.
+      const stored = await applyCustomObject<VirtualService>(custom, vsRef(t), buildVirtualService(t, w));
+      return parseVirtualService(t, stored);
     },
     async getRoutes(t) {
       const vs = await readCustomObject<VirtualService>(custom, vsRef(t));

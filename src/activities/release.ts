@@ -1,0 +1,214 @@
+// Release activities: thin adapters from the decision core's effects/nexts to the integrations. Each write is an
+// idempotent "ensure" (activities are at-least-once). Infrastructure errors are mapped to ApplicationFailures
+// with stable types; best-effort ones (notify, recordEvent) never throw.
+import * as k8s from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { ReleaseContext } from '../domain/context.js';
+import type { EventReason, NotifyKind } from '../domain/effects.js';
+import type { HookResult, MetricResult } from '../domain/events.js';
+import type { HookPlan, MetricPlan } from '../domain/plan.js';
+import type { Workload } from '../domain/state.js';
+import type { RequestBudget } from '../integrations/kubernetes/budget.js';
+import { WorkloadError, type WorkloadController } from '../integrations/kubernetes/workloads.js';
+import { callWebhook } from '../integrations/hooks/webhook.js';
+import type { MetricsProvider } from '../integrations/metrics/provider.js';
+import type { Notifier } from '../integrations/notify/notifier.js';
+import { severityAllows } from '../integrations/notify/notifier.js';
+import type { RouteWeights, RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
+
+export interface ReleaseDeps {
+  kc: k8s.KubeConfig;
+  budget: RequestBudget;
+  workloads: WorkloadController;
+  routers: Record<ReleaseContext['provider'], TrafficRouter>;
+  metrics: MetricsProvider;
+  /** Notifiers for a release's alerts (Slack, …); empty when none are configured. */
+  notifiers: (ctx: ReleaseContext) => Array<{ notifier: Notifier; severity: 'info' | 'warn' | 'error' }>;
+  webUiLink: (workflowId: string) => string;
+}
+
+export const failureTypes = {
+  targetNotFound: 'TargetNotFound',
+  invalidTarget: 'InvalidTarget',
+  routeReadBack: 'RouteReadBackMismatch',
+  kubernetes: 'KubernetesError',
+} as const;
+
+function routerTarget(ctx: ReleaseContext): RouterTarget {
+  return {
+    namespace: ctx.target.namespace,
+    service: ctx.service.name,
+    port: ctx.service.port,
+    hosts: ctx.service.hosts,
+    gateways: ctx.service.gateways,
+    match: ctx.service.match.map((m) => ({ headers: m.headers ?? {} })),
+  };
+}
+
+/** Maps integration errors to typed failures: configuration problems are non-retryable. */
+function asFailure(e: unknown): never {
+  if (e instanceof ApplicationFailure) throw e;
+  if (e instanceof WorkloadError) {
+    const type = e.kind === 'not-found' ? failureTypes.targetNotFound : failureTypes.invalidTarget;
+    throw ApplicationFailure.create({ message: e.message, type, nonRetryable: true });
+  }
+  if (e instanceof k8s.ApiException) {
+    const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    const nonRetryable = e.code === 422 || e.code === 403 || e.code === 400;
+    throw ApplicationFailure.create({
+      message: `Kubernetes API ${e.code}: ${body.slice(0, 500)}`,
+      type: failureTypes.kubernetes,
+      nonRetryable,
+    });
+  }
+  throw e;
+}
+
+const guarded =
+  <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+  async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      return asFailure(e);
+    }
+  };
+
+export function createReleaseActivities(deps: ReleaseDeps) {
+  const events = deps.kc.makeApiClient(k8s.CoreV1Api);
+  const router = (ctx: ReleaseContext): TrafficRouter => deps.routers[ctx.provider];
+
+  return {
+    /** Primary Deployment (+HPA), Services and routes at 100% primary; succeeds once the primary is ready. */
+    initializeRelease: guarded(async (ctx: ReleaseContext, primaryReadyThreshold: number): Promise<{ primaryCreated: boolean }> => {
+      const t = ctx.target;
+      const { created } = await deps.workloads.ensurePrimary(t);
+      if (ctx.autoscalerRef) await deps.workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name);
+      await deps.workloads.ensureServices(t, {
+        service: ctx.service.name,
+        port: ctx.service.port,
+        ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
+        ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
+        ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+      });
+      const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
+      if (!r.ready) throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');
+      await router(ctx).reconcile(routerTarget(ctx));
+      return { primaryCreated: created };
+    }),
+
+    setRoutes: guarded(async (ctx: ReleaseContext, w: RouteWeights): Promise<RouteWeights> => {
+      const got = await router(ctx).setRoutes(routerTarget(ctx), w);
+      if (got.primaryWeight !== w.primaryWeight || got.canaryWeight !== w.canaryWeight || got.mirrorPercent !== w.mirrorPercent || got.abMatch !== w.abMatch) {
+        throw ApplicationFailure.create({
+          message: `routes read back ${JSON.stringify(got)} after writing ${JSON.stringify(w)}`,
+          type: failureTypes.routeReadBack,
+        });
+      }
+      return got;
+    }),
+
+    scaleCanary: guarded(async (ctx: ReleaseContext, to: 'up' | 'zero'): Promise<number> => {
+      if (to === 'up') await deps.workloads.setCanaryImages(ctx.target, ctx.newImages);
+      return deps.workloads.scaleCanary(ctx.target, to);
+    }),
+
+    checkReadiness: guarded(async (ctx: ReleaseContext, workload: Workload, thresholdPct: number): Promise<{ ready: boolean; message: string }> => {
+      const r = await deps.workloads.readiness(ctx.target, workload, thresholdPct);
+      // Kubernetes' own ProgressDeadlineExceeded is reported as not ready; the core applies the spec's deadline.
+      return { ready: r.ready, message: r.message };
+    }),
+
+    promotePrimary: guarded(async (ctx: ReleaseContext): Promise<Record<string, string>> => deps.workloads.promote(ctx.target)),
+
+    runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> => {
+      const out: HookResult[] = [];
+      for (const h of hooks) {
+        const r = await callWebhook({
+          url: h.url,
+          timeoutMs: h.timeoutMs,
+          retries: h.retries,
+          payload: { name: ctx.target.name, namespace: ctx.target.namespace, phase, checksum: ctx.checksum, metadata: h.metadata },
+        });
+        out.push({ name: h.name, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), message: r.message });
+        Context.current().heartbeat(h.name);
+      }
+      return out;
+    },
+
+    /** Rollout webhooks, then every metric (all evaluated so status shows each value against its threshold). */
+    runAnalysis: async (
+      ctx: ReleaseContext,
+      hooks: HookPlan[],
+      metrics: MetricPlan[],
+      phase: string,
+    ): Promise<{ hooks: HookResult[]; metrics: MetricResult[] }> => {
+      const hookResults: HookResult[] = [];
+      for (const h of hooks) {
+        const r = await callWebhook({
+          url: h.url,
+          timeoutMs: h.timeoutMs,
+          retries: h.retries,
+          payload: { name: ctx.target.name, namespace: ctx.target.namespace, phase, checksum: ctx.checksum, metadata: h.metadata },
+        });
+        hookResults.push({ name: h.name, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), message: r.message });
+        Context.current().heartbeat(h.name);
+      }
+      const metricResults = await Promise.all(
+        metrics.map(async (m): Promise<MetricResult> => {
+          const r = await deps.metrics.evaluate(m, { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name }, ctx.templates);
+          return { name: r.name, value: r.value, ...(r.error ? { error: r.error } : {}), ...(r.message ? { message: r.message } : {}) };
+        }),
+      );
+      return { hooks: hookResults, metrics: metricResults };
+    },
+
+    /** Best-effort: a Slack or webhook-receiver outage never fails a release. Returns what was delivered. */
+    notify: async (ctx: ReleaseContext, n: { severity: 'info' | 'warn' | 'error'; kind: NotifyKind; message: string }): Promise<string[]> => {
+      const delivered: string[] = [];
+      for (const { notifier, severity } of deps.notifiers(ctx)) {
+        if (!severityAllows(severity, n.severity)) continue;
+        const r = await notifier.notify({
+          severity: n.severity,
+          kind: n.kind,
+          target: ctx.target,
+          message: n.message,
+          fields: [{ title: 'Image', value: Object.values(ctx.newImages).join(', ') }],
+          link: deps.webUiLink(ctx.workflowId),
+        });
+        if (r.delivered) delivered.push(notifier.name);
+      }
+      return delivered;
+    },
+
+    /** Best-effort Kubernetes Event on the target Deployment. */
+    recordEvent: async (ctx: ReleaseContext, e: { eventType: 'Normal' | 'Warning'; reason: EventReason; message: string }): Promise<boolean> => {
+      try {
+        const now = new Date();
+        await deps.budget.call(() =>
+          events.createNamespacedEvent({
+            namespace: ctx.target.namespace,
+            body: {
+              metadata: { generateName: `${ctx.target.name}.`, namespace: ctx.target.namespace },
+              involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: ctx.target.name, namespace: ctx.target.namespace },
+              type: e.eventType,
+              reason: e.reason,
+              message: e.message,
+              source: { component: 'fledge' },
+              firstTimestamp: now,
+              lastTimestamp: now,
+              count: 1,
+              reportingComponent: 'fledge',
+            },
+          }),
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;

@@ -1,0 +1,37 @@
+// What the activities need to know about the release besides the plan: where traffic goes and how to reach
+// the metric templates and notifiers. Built from the validated spec bundle in the workflow (pure, plain JSON).
+import type { MatchCondition } from './plan.js';
+
+export interface ReleaseContext {
+  target: { namespace: string; name: string };
+  provider: 'istio' | 'gatewayapi:v1';
+  service: {
+    name: string;
+    port: number;
+    targetPort?: number | string;
+    portName?: string;
+    appProtocol?: string;
+    hosts: string[];
+    gateways: string[];
+    /** A/B match conditions (already merged with service.match). */
+    match: MatchCondition[];
+  };
+  autoscalerRef?: { name: string };
+  templates: Array<{ name: string; namespace: string; provider: { type: string; address?: string }; query: string }>;
+  alerts: Array<{ name: string; severity: 'info' | 'warn' | 'error'; provider: { type: string; channel?: string; username?: string; address?: string } }>;
+  /** Webhook payload checksum (stable per spec + images). */
+  checksum: string;
+  /** Release identity for links and messages. */
+  workflowId: string;
+  newImages: Record<string, string>;
+}
+
+/** FNV-1a 32-bit over a string, hex. Deterministic and dependency-free (workflow-safe). */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

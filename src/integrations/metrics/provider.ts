@@ -1,0 +1,79 @@
+// The MetricsProvider port and its Prometheus implementation: turns one metric check of the plan into a value,
+// "no values", or an infrastructure error (Prometheus unreachable after retries) — kept distinct on purpose.
+import { builtinQueries, renderQuery } from '../../domain/promql.js';
+import type { MetricPlan } from '../../domain/plan.js';
+import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus.js';
+
+export interface MetricTemplateDef {
+  name: string;
+  namespace: string;
+  provider: { type: string; address?: string; headers?: Record<string, string> };
+  query: string;
+}
+
+export interface MetricContext {
+  namespace: string;
+  target: string;
+  service: string;
+}
+
+export interface MetricOutcome {
+  name: string;
+  value: number | null;
+  error?: 'no-values' | 'infrastructure';
+  message?: string;
+  query?: string;
+}
+
+export interface MetricsProvider {
+  evaluate(metric: MetricPlan, ctx: MetricContext, templates: MetricTemplateDef[]): Promise<MetricOutcome>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function createPrometheusProvider(defaultUrl: string, opts: { retries?: number; timeoutMs?: number; backoffMs?: number } = {}): MetricsProvider {
+  const clients = new Map<string, PrometheusClient>();
+  const client = (url: string, headers?: Record<string, string>): PrometheusClient => {
+    const key = `${url}|${JSON.stringify(headers ?? {})}`;
+    let c = clients.get(key);
+    if (!c) {
+      c = createPrometheusClient(url, headers);
+      clients.set(key, c);
+    }
+    return c;
+  };
+  return {
+    async evaluate(metric, ctx, templates) {
+      let template: string;
+      let url = defaultUrl;
+      let headers: Record<string, string> | undefined;
+      if (metric.source.kind === 'builtin') template = builtinQueries.istio[metric.source.builtin];
+      else if (metric.source.kind === 'inline') template = metric.source.query;
+      else {
+        const src = metric.source;
+        const def = templates.find((t) => t.name === src.templateName && t.namespace === src.templateNamespace);
+        if (!def) return { name: metric.name, value: null, error: 'infrastructure', message: `MetricTemplate ${src.templateNamespace}/${src.templateName} not found` };
+        template = def.query;
+        if (def.provider.address) url = def.provider.address;
+        headers = def.provider.headers;
+      }
+      const rendered = renderQuery(template, { namespace: ctx.namespace, target: ctx.target, service: ctx.service, interval: metric.interval, variables: metric.templateVariables });
+      if (!rendered.ok) return { name: metric.name, value: null, error: 'infrastructure', message: `query template: ${rendered.error}` };
+      const retries = opts.retries ?? 2;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const value = await client(url, headers).queryScalar(rendered.query, { timeoutMs: opts.timeoutMs ?? 5000 });
+          if (value === null) return { name: metric.name, value: null, error: 'no-values', message: 'no values found (is the target receiving traffic?)', query: rendered.query };
+          return { name: metric.name, value, query: rendered.query };
+        } catch (e) {
+          const retryable = e instanceof PrometheusError && e.kind === 'unreachable';
+          if (retryable && attempt < retries) {
+            await sleep((opts.backoffMs ?? 300) * (attempt + 1));
+            continue;
+          }
+          return { name: metric.name, value: null, error: 'infrastructure', message: e instanceof Error ? e.message : String(e), query: rendered.query };
+        }
+      }
+    },
+  };
+}
