@@ -1,12 +1,14 @@
 // The README's main job: a local end-to-end demo on the embedded stack.
 // Starts the stack (idempotent), runs a Fledge worker in-process, runs the demo release workflow and prints
 // what happened, with the Temporal Web UI link. The stack keeps running afterwards for inspection.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadFledgeConfig } from '../config.js';
 import { connectClient, runDemoShift, webUiWorkflowUrl } from '../starter.js';
 import { createFledgeWorker } from '../worker.js';
 import { stackUp } from './stack/stack.js';
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const stackCfg = await stackUp();
   const cfg = loadFledgeConfig();
   const { worker, connection } = await createFledgeWorker(cfg);
