@@ -1,0 +1,97 @@
+// Typed client of the fake Slack's test endpoints (/_messages, /_attempts, /_fail), for tests and dev tooling.
+import type { ActiveFailure, FailSpec, FakeSlackAttempt, FakeSlackMessage } from './protocol.js';
+
+export class FakeSlackClient {
+  /** Base URL of the fake (without /api/). */
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '').replace(/\/api$/, '');
+  }
+
+  /** What to pass to `new WebClient(token, { slackApiUrl })`. */
+  get apiUrl(): string {
+    return `${this.baseUrl}/api/`;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`fake-slack ${method} ${path}: HTTP ${res.status}: ${text.trim()}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** Top-level messages (oldest first) with their update history and thread replies. */
+  async messages(channel?: string): Promise<FakeSlackMessage[]> {
+    const q = channel === undefined ? '' : `?channel=${encodeURIComponent(channel)}`;
+    return (await this.request<{ messages: FakeSlackMessage[] }>('GET', `/_messages${q}`)).messages;
+  }
+
+  /** One message (top-level or reply) by ts. */
+  async message(channel: string, ts: string): Promise<FakeSlackMessage | undefined> {
+    for (const m of await this.messages(channel)) {
+      if (m.ts === ts) return m;
+      const reply = m.replies.find((r) => r.ts === ts);
+      if (reply) return reply;
+    }
+    return undefined;
+  }
+
+  /** Every API call, failed ones included (oldest first); only one API method's when given. */
+  async attempts(method?: string): Promise<FakeSlackAttempt[]> {
+    const q = method === undefined ? '' : `?method=${encodeURIComponent(method)}`;
+    return (await this.request<{ attempts: FakeSlackAttempt[] }>('GET', `/_attempts${q}`)).attempts;
+  }
+
+  /** Polls until at least `count` top-level messages are in `channel`. */
+  async waitForMessages(
+    channel: string,
+    count: number,
+    opts: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<FakeSlackMessage[]> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+    for (;;) {
+      const messages = await this.messages(channel);
+      if (messages.length >= count) return messages;
+      if (Date.now() > deadline)
+        throw new Error(`fake-slack: ${messages.length} message(s) in ${channel}, wanted ${count}`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+    }
+  }
+
+  /** Forgets messages and attempts. */
+  async clear(): Promise<void> {
+    await this.request('DELETE', '/_messages');
+  }
+
+  /** The next `times` calls (of `method`, or any) fail with `status`, 429 carrying Retry-After. */
+  async fail(spec: FailSpec): Promise<ActiveFailure> {
+    return (await this.request<{ failure: ActiveFailure }>('PUT', '/_fail', spec)).failure;
+  }
+
+  async failures(): Promise<ActiveFailure[]> {
+    return (await this.request<{ failures: ActiveFailure[] }>('GET', '/_fail')).failures;
+  }
+
+  async clearFailures(): Promise<void> {
+    await this.request('DELETE', '/_fail');
+  }
+
+  /** Messages, attempts and pending failures. */
+  async reset(): Promise<void> {
+    await this.request('POST', '/_reset');
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.baseUrl}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }
+}

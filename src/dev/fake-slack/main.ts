@@ -1,0 +1,50 @@
+// Fledge fake Slack (chat.postMessage, chat.update, auth.test; messages in memory; injectable failures).
+// Run: node --import tsx src/dev/fake-slack/main.ts [--port N] [--host H] [--token T ...]
+// Default port: loadStackConfig().ports.fakeSlack (env FLEDGE_FAKE_SLACK_PORT); slackApiUrl = <url>/api/.
+import { parseArgs } from 'node:util';
+import { loadStackConfig } from '../stack/config.js';
+import { startFakeSlack } from './server.js';
+
+const log = (msg: string): void => console.log(`${new Date().toISOString()} fake-slack ${msg}`);
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values: args } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const stack = loadStackConfig();
+  const port = args.port === undefined ? stack.ports.fakeSlack : Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port=${args.port} is not a valid port`);
+  const slack = await startFakeSlack({
+    port,
+    host: args.host ?? '127.0.0.1',
+    log,
+    ...(args.token ? { tokens: args.token } : {}),
+  });
+  log(
+    `listening on ${slack.url} (slackApiUrl ${slack.apiUrl}; test endpoints /_messages /_attempts /_fail /_reset /healthz)`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    setTimeout(() => process.exit(0), 2000).unref();
+    void slack.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  console.error(`fake-slack: ${errText(e)}`);
+  process.exit(1);
+});
