@@ -1,0 +1,51 @@
+// Spec errors: one per problem, with the YAML/JSON path of the offending field and, from the YAML front end,
+// the 1-based line and column of its node (or of its nearest existing parent when the field is missing). PURE.
+
+export interface SpecError {
+  /** e.g. `spec.analysis.stepWeight`, `spec.analysis.metrics[0].interval`; prefixed `doc[2].` when the bundle has more than one document. */
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export type SpecResult<T> = { ok: true; value: T } | { ok: false; errors: SpecError[] };
+
+export type PathSegment = string | number;
+
+/** A problem found by validation, before it is rendered: document index and path segments. */
+export interface SpecIssue {
+  doc: number;
+  path: PathSegment[];
+  message: string;
+}
+
+const identifier = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
+
+/** `['spec', 'analysis', 'metrics', 0, 'name']` → `spec.analysis.metrics[0].name`; odd keys are quoted: `labels["app.kubernetes.io/name"]`. */
+export function formatPath(segments: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (identifier.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/** The rendered path of an issue: with a `doc[i]` prefix when the bundle has several documents. */
+export function issuePath(issue: SpecIssue, documentCount: number): string {
+  const inner = formatPath(issue.path);
+  if (documentCount <= 1) return inner;
+  return inner === '' ? `doc[${issue.doc}]` : `doc[${issue.doc}].${inner}`;
+}
+
+/** `canary.yaml:12:5 spec.analysis.stepWeight: expected number, got string`, one line per error. */
+export function formatSpecErrors(errors: readonly SpecError[], fileName?: string): string {
+  return errors
+    .map((e) => {
+      const location = fileName !== undefined ? (e.line !== undefined ? `${fileName}:${e.line}:${e.column ?? 1} ` : `${fileName}: `) : e.line !== undefined ? `${e.line}:${e.column ?? 1} ` : '';
+      return `${location}${e.path === '' ? '' : `${e.path}: `}${e.message}`;
+    })
+    .join('\n');
+}
