@@ -12,7 +12,8 @@ const fencedPatterns = [
   { group: ['node:*'], message: 'Workflow/domain code must be deterministic: no Node built-ins.' },
   { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'], message: 'Only @temporalio/workflow (and /common) may be used here.' },
   { group: ['@kubernetes/*', '@slack/*'], message: 'Clients belong in src/integrations behind an activity.' },
-  { group: ['**/integrations/**', '**/activities/**', '**/cli/**', '**/dev/**'], message: 'Workflow/domain code cannot import I/O layers.' },
+  // Type-only imports (activity interfaces for proxyActivities) carry no code and are allowed.
+  { group: ['**/integrations/**', '**/activities/**', '**/cli/**', '**/dev/**'], message: 'Workflow/domain code cannot import I/O layers.', allowTypeImports: true },
 ];
 
 export default tseslint.config(

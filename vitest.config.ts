@@ -29,5 +29,5 @@ export const config = defineConfig({
 });
 
 // Vitest loads the default export of its config file.
-// eslint-disable-next-line no-restricted-syntax
+ 
 export default config;

@@ -1,5 +1,10 @@
 // CI entry: connect to Temporal and start (or attach to) workflows. The `fledge start` command builds on this.
-import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { compileRelease, formatSpecErrors, imageTagOrDigest, parseCanaryYaml, validateImages, type SpecError } from './domain/spec/index.js';
+import { fledgeLane, laneWorkflowId, submitUpdate, type SubmitRequest, type SubmitResponse } from './workflows/lane.js';
+import type { ReleaseInput } from './workflows/prepare.js';
+import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
+import { staticSummary } from './workflows/visibility.js';
 import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
 import type { DemoShiftInput, DemoShiftStep } from './workflows/demo.js';
 
@@ -27,4 +32,90 @@ export async function runDemoShift(
   });
   const steps = (await handle.result()) as DemoShiftStep[];
   return { workflowId, runId: handle.firstExecutionRunId, steps };
+}
+
+export class InvalidReleaseInput extends Error {
+  constructor(
+    message: string,
+    readonly errors: SpecError[],
+  ) {
+    super(message);
+    this.name = 'InvalidReleaseInput';
+  }
+}
+
+export interface SubmitOptions {
+  /** Multi-document YAML (Canary + MetricTemplates + AlertProviders). */
+  yaml: string;
+  fileName?: string;
+  images: Record<string, string>;
+  initiator: string;
+  /** Start a new run even if this release already ran (`fledge retry`). */
+  retry?: boolean;
+}
+
+export interface Submitted {
+  workflowId: string;
+  disposition: SubmitResponse['disposition'];
+  supersedes?: string;
+  target: { namespace: string; name: string };
+  link: string;
+}
+
+/** The release ID: `fledge/<namespace>/<name>/<tag-or-digest>` (several containers: their tags joined by `+`). */
+export function releaseIdFor(target: { namespace: string; name: string }, images: Record<string, string>): string {
+  const tags = Object.keys(images)
+    .sort()
+    .map((c) => imageTagOrDigest(images[c] ?? ''));
+  return `fledge/${target.namespace}/${target.name}/${[...new Set(tags)].join('+')}`;
+}
+
+/** Validates the input (nothing starts when it is invalid), then submits the release to its target's lane. */
+export async function submitRelease(client: Client, cfg: FledgeConfig, opts: SubmitOptions): Promise<Submitted> {
+  const parsed = parseCanaryYaml(opts.yaml, opts.fileName);
+  const imageErrors = validateImages(opts.images);
+  if (!parsed.ok || imageErrors.length > 0) {
+    const errors = [...(parsed.ok ? [] : parsed.errors), ...imageErrors];
+    throw new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
+  }
+  const compiled = compileRelease(parsed.value, opts.images);
+  const target = { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name };
+  const workflowId = releaseIdFor(target, opts.images);
+  const link = webUiWorkflowUrl(cfg, workflowId);
+  if (!opts.retry) {
+    // A CI retry of the same tag attaches to the existing release instead of starting a second one.
+    try {
+      await client.workflow.getHandle(workflowId).describe();
+      return { workflowId, disposition: 'attached', target, link };
+    } catch (e) {
+      if (!(e instanceof WorkflowNotFoundError)) throw e;
+    }
+  }
+  const input: ReleaseInput = { documents: parsed.value.documents, images: opts.images, initiator: opts.initiator };
+  const req: SubmitRequest = {
+    releaseId: workflowId,
+    input,
+    policy: compiled.plan.supersedePolicy ?? 'supersede',
+    target,
+    imageTag: workflowId.split('/').pop() ?? '',
+    initiator: opts.initiator,
+    summary: staticSummary(target, opts.images, compiled.plan.strategy.kind),
+    ...(opts.retry ? { retry: true } : {}),
+  };
+  // Serialised on the server: every starter of this target talks to the same lane workflow.
+  const res = await client.workflow.executeUpdateWithStart(submitUpdate, {
+    args: [req],
+    startWorkflowOperation: new WithStartWorkflowOperation(fledgeLane, {
+      workflowId: laneWorkflowId(target.namespace, target.name),
+      taskQueue: cfg.taskQueue,
+      args: [{}],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `Release lane of ${target.namespace}/${target.name}`,
+      typedSearchAttributes: [
+        { key: fledgeTarget, value: `${target.namespace}/${target.name}` },
+        { key: fledgeNamespace, value: target.namespace },
+      ],
+    }),
+  });
+  return { workflowId: res.workflowId, disposition: res.disposition, ...(res.supersedes ? { supersedes: res.supersedes } : {}), target, link };
 }

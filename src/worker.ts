@@ -4,10 +4,18 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createDemoActivities } from './activities/demo.js';
+import { createReleaseActivities } from './activities/release.js';
 import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
 import { loadKubeConfig } from './integrations/kubernetes/client.js';
 import { createPrometheusClient } from './integrations/metrics/prometheus.js';
 import { createIstioRouter } from './integrations/traffic/istio.js';
+import { createGatewayApiRouter } from './integrations/traffic/gateway-api.js';
+import { budgetFromEnv } from './integrations/kubernetes/budget.js';
+import { createWorkloadController } from './integrations/kubernetes/workloads.js';
+import { createPrometheusProvider } from './integrations/metrics/provider.js';
+import { createSlackNotifier } from './integrations/notify/slack.js';
+import type { Notifier } from './integrations/notify/notifier.js';
+import { webUiWorkflowUrl } from './starter.js';
 
 /** The prebuilt workflow bundle (production artefact) if present, else the workflow sources (development). */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -22,8 +30,32 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 export function createActivities(cfg: FledgeConfig) {
   const kc = loadKubeConfig(cfg.kubeconfig);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const budget = budgetFromEnv();
+  const istio = createIstioRouter(custom);
+  const slackToken = process.env.FLEDGE_SLACK_TOKEN ?? process.env.SLACK_TOKEN;
+  const slackApiUrl = process.env.FLEDGE_SLACK_API_URL;
+  const slackCache = new Map<string, Notifier>();
   return {
-    ...createDemoActivities({ kc, router: createIstioRouter(custom), prometheus: createPrometheusClient(cfg.prometheusUrl) }),
+    ...createDemoActivities({ kc, router: istio, prometheus: createPrometheusClient(cfg.prometheusUrl) }),
+    ...createReleaseActivities({
+      kc,
+      budget,
+      workloads: createWorkloadController(kc, budget),
+      routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom) },
+      metrics: createPrometheusProvider(cfg.prometheusUrl),
+      notifiers: (ctx) =>
+        ctx.alerts.flatMap((a) => {
+          if (a.provider.type !== 'slack' || !slackToken || !a.provider.channel) return [];
+          const key = `${a.provider.channel}`;
+          let n = slackCache.get(key);
+          if (!n) {
+            n = createSlackNotifier({ token: slackToken, channel: a.provider.channel, ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}) });
+            slackCache.set(key, n);
+          }
+          return [{ notifier: n, severity: a.severity }];
+        }),
+      webUiLink: (id) => webUiWorkflowUrl(cfg, id),
+    }),
   };
 }
 

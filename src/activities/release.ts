@@ -42,7 +42,7 @@ function routerTarget(ctx: ReleaseContext): RouterTarget {
     port: ctx.service.port,
     hosts: ctx.service.hosts,
     gateways: ctx.service.gateways,
-    match: ctx.service.match.map((m) => ({ headers: m.headers ?? {} })),
+    match: ctx.service.match as RouterTarget['match'],
   };
 }
 

@@ -2,11 +2,14 @@
 // The `fledge` command line.
 import { Command } from 'commander';
 import { registerDevCommands } from './dev.js';
+import { CliError, exitCodes } from './errors.js';
+import { registerOperatorCommands } from './operate.js';
 
 export function buildProgram(): Command {
   const program = new Command('fledge')
     .description('Progressive delivery for Kubernetes where every release is a durable Temporal workflow')
     .version('0.1.0');
+  registerOperatorCommands(program);
   registerDevCommands(program);
   return program;
 }
@@ -15,5 +18,5 @@ buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
     console.error(`fledge: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError ? err.exitCode : exitCodes.failure;
   });

@@ -94,4 +94,10 @@ export interface ReleasePlan {
   manualGates: Array<'confirm-rollout' | 'confirm-traffic-increase' | 'confirm-promotion'>;
   /** Fledge extension: what an infrastructure error in analysis (metrics provider unreachable after retries) does. */
   onInfrastructureError: 'count-as-failed-check' | 'hold' | 'rollback';
+  /**
+   * Fledge extension (`spec.fledge.supersede`): what a newer release of the same target does while this one runs —
+   * 'supersede' (default: traffic back to primary, outcome Superseded) or 'queue' (it waits for this one to end).
+   * Read by the per-target lane, not by the decision core. Optional for hand-built plans; absent = 'supersede'.
+   */
+  supersedePolicy?: 'supersede' | 'queue';
 }

@@ -30,3 +30,6 @@ export const promoteSignal = defineSignal<[OperatorRequest]>('promote');
 export const abortSignal = defineSignal<[OperatorRequest]>('abort');
 
 export const statusQuery = defineQuery<unknown>('status');
+
+/** Sent by the target's lane when a newer release takes over: traffic goes back to primary, outcome Superseded. */
+export const supersedeSignal = defineSignal<[{ by: string }]>('supersede');

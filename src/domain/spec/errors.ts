@@ -15,6 +15,7 @@ export type PathSegment = string | number;
 
 /** A problem found by validation, before it is rendered: document index and path segments. */
 export interface SpecIssue {
+  /** Index of the document; -1 for a problem of the bundle as a whole (e.g. no Canary). */
   doc: number;
   path: PathSegment[];
   message: string;
@@ -36,7 +37,7 @@ export function formatPath(segments: readonly PathSegment[]): string {
 /** The rendered path of an issue: with a `doc[i]` prefix when the bundle has several documents. */
 export function issuePath(issue: SpecIssue, documentCount: number): string {
   const inner = formatPath(issue.path);
-  if (documentCount <= 1) return inner;
+  if (documentCount <= 1 || issue.doc < 0) return inner;
   return inner === '' ? `doc[${issue.doc}]` : `doc[${issue.doc}].${inner}`;
 }
 

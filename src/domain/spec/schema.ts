@@ -1,0 +1,330 @@
+// zod schemas for Flagger's `Canary`, `MetricTemplate` and `AlertProvider` (flagger.app/v1beta1), following
+// Flagger's Go types (pkg/apis/flagger/v1beta1) and CRD. Strict: unknown fields are errors. Each Flagger field is
+// either accepted and honoured, or rejected with "not supported yet by Fledge" (docs/spec.md has the table).
+// Rules that span fields (strategy, references, provider-specific fields) live in checks.ts. PURE.
+import { z } from 'zod';
+import { hookTypes } from '../plan.js';
+import { goDuration, httpUrl, notSupportedYet, notYet, objectMeta, objectName, portNumber, stringMap } from './schema-common.js';
+import {
+  abMatchSchema,
+  corsPolicySchema,
+  customMetadataSchema,
+  headersSchema,
+  httpMatchRequestSchema,
+  httpRetrySchema,
+  httpRewriteSchema,
+  parentReferenceSchema,
+  requestMirrorSchema,
+  trafficPolicySchema,
+} from './schema-router.js';
+
+export const flaggerApiVersion = 'flagger.app/v1beta1';
+
+export const supportedProviders = ['istio', 'gatewayapi:v1'] as const;
+export type RouterProvider = (typeof supportedProviders)[number];
+
+/** Routers Flagger has and Fledge has not (yet), named in the error. */
+export const flaggerOnlyRouters = ['linkerd', 'smi', 'nginx', 'contour', 'gloo', 'traefik', 'appmesh', 'kuma', 'osm', 'apisix', 'skipper', 'knative', 'kubernetes'] as const;
+
+const supportedList = supportedProviders.join(', ');
+
+/**
+ * `spec.provider`. Omitted → `istio` (Flagger's default `-mesh-provider`). `gatewayapi:v1beta1` and plain
+ * `gatewayapi` are rejected with a hint: Fledge writes gateway.networking.k8s.io/v1 HTTPRoutes only, so the
+ * spelling must say v1 (and the cluster must serve Gateway API ≥ v1.0).
+ */
+export const providerSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    if ((supportedProviders as readonly string[]).includes(value)) return;
+    const base = value.split(':')[0] ?? value;
+    let message: string;
+    if (base === 'gatewayapi') {
+      message = `provider \`${value}\` is ${notSupportedYet}: it writes gateway.networking.k8s.io/v1 HTTPRoutes, so write \`gatewayapi:v1\` (needs Gateway API >= v1.0 CRDs); supported: ${supportedList}`;
+    } else if ((flaggerOnlyRouters as readonly string[]).includes(base)) {
+      message = `provider \`${value}\` is a Flagger router Fledge does not support yet; supported: ${supportedList}`;
+    } else {
+      message = `unknown provider \`${value}\`; supported: ${supportedList}`;
+    }
+    ctx.addIssue({ code: 'custom', message });
+  })
+  .transform((value) => value as RouterProvider);
+
+const targetRefSchema = z
+  .strictObject({
+    apiVersion: z.string().optional(),
+    kind: z.string().superRefine((kind, ctx) => {
+      if (kind === 'Deployment') return;
+      ctx.addIssue({
+        code: 'custom',
+        message: kind === 'DaemonSet' || kind === 'Service' ? `kind ${kind} is ${notSupportedYet} (supported: Deployment)` : `expected Deployment, got ${JSON.stringify(kind)}`,
+      });
+    }),
+    name: objectName,
+  })
+  .superRefine((ref, ctx) => {
+    if (ref.kind === 'Deployment' && ref.apiVersion !== undefined && ref.apiVersion !== 'apps/v1') {
+      ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `expected apps/v1 for a Deployment, got ${JSON.stringify(ref.apiVersion)}` });
+    }
+  });
+
+const autoscalerRefSchema = z
+  .strictObject({
+    apiVersion: z.string().optional(),
+    kind: z.string().superRefine((kind, ctx) => {
+      if (kind === 'HorizontalPodAutoscaler') return;
+      ctx.addIssue({
+        code: 'custom',
+        message: kind === 'ScaledObject' ? `kind ScaledObject (KEDA) is ${notSupportedYet} (supported: HorizontalPodAutoscaler)` : `expected HorizontalPodAutoscaler, got ${JSON.stringify(kind)}`,
+      });
+    }),
+    name: objectName,
+    primaryScalerQueries: notYet('KEDA ScaledObject queries'),
+    primaryScalerReplicas: z
+      .strictObject({ minReplicas: z.int().min(1).optional(), maxReplicas: z.int().min(1).optional() })
+      .superRefine((r, ctx) => {
+        if (r.minReplicas !== undefined && r.maxReplicas !== undefined && r.minReplicas > r.maxReplicas) {
+          ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: `minReplicas (${r.minReplicas}) must be <= maxReplicas (${r.maxReplicas})` });
+        }
+      })
+      .optional(),
+  })
+  .superRefine((ref, ctx) => {
+    if (ref.kind === 'HorizontalPodAutoscaler' && ref.apiVersion !== undefined && ref.apiVersion !== 'autoscaling/v2') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiVersion'],
+        message: `expected autoscaling/v2, got ${JSON.stringify(ref.apiVersion)}${ref.apiVersion === 'autoscaling/v2beta2' ? ' (autoscaling/v2beta2 was removed in Kubernetes 1.26)' : ''}`,
+      });
+    }
+  });
+
+const serviceSchema = z.strictObject({
+  name: z.string().optional(),
+  port: portNumber,
+  portName: z.string().min(1).optional(),
+  targetPort: z.union([portNumber, z.string().min(1)], { error: 'expected a port number or a port name' }).optional(),
+  appProtocol: z.string().min(1).optional(),
+  portDiscovery: notYet('only `port` is exposed on the generated services'),
+  trafficDistribution: notYet(),
+  headless: notYet('headless services'),
+  timeout: goDuration().optional(),
+  backendTimeout: notYet(),
+  gateways: z.array(z.string().min(1)).optional(),
+  gatewayRefs: z.array(parentReferenceSchema).optional(),
+  hosts: z.array(z.string().min(1)).optional(),
+  delegation: notYet('Istio VirtualService delegation'),
+  trafficPolicy: trafficPolicySchema.optional(),
+  match: z.array(httpMatchRequestSchema).optional(),
+  rewrite: httpRewriteSchema.optional(),
+  retries: httpRetrySchema.optional(),
+  headers: headersSchema.optional(),
+  mirror: z.array(requestMirrorSchema).optional(),
+  corsPolicy: corsPolicySchema.optional(),
+  meshName: notYet('App Mesh'),
+  backends: notYet('App Mesh'),
+  apex: customMetadataSchema.optional(),
+  primary: customMetadataSchema.optional(),
+  canary: customMetadataSchema.optional(),
+  unmanagedMetadata: notYet(),
+});
+
+export const builtinMetricNames = ['request-success-rate', 'request-duration'] as const;
+
+const metricSchema = z.strictObject({
+  name: z.string().min(1),
+  /** PromQL range window; Flagger's default 1m. */
+  interval: goDuration().optional(),
+  /** Deprecated by Flagger (replaced by thresholdRange); mapped as Flagger evaluates it. */
+  threshold: z.number().optional(),
+  thresholdRange: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
+  /** Deprecated by Flagger (replaced by templateRef): an inline PromQL query. */
+  query: z.string().min(1).optional(),
+  templateRef: z
+    .strictObject({
+      apiVersion: z.literal(flaggerApiVersion).optional(),
+      kind: z.literal('MetricTemplate').optional(),
+      name: objectName,
+      namespace: z.string().min(1).optional(),
+    })
+    .optional(),
+  templateVariables: stringMap.optional(),
+});
+
+const webhookSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Default `rollout` (also for `""`). */
+  type: z.enum(['', ...hookTypes]).optional(),
+  url: httpUrl,
+  /** Go duration, default 10s. */
+  timeout: goDuration().optional(),
+  retries: z.int().min(0).max(100).optional(),
+  metadata: stringMap.optional(),
+  muteAlert: z.boolean().optional(),
+  disableTLS: notYet('TLS verification cannot be turned off per webhook'),
+});
+
+const alertSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Default `info`. */
+  severity: z.enum(['', 'info', 'warn', 'error']).optional(),
+  providerRef: z.strictObject({
+    apiVersion: z.literal(flaggerApiVersion).optional(),
+    kind: z.literal('AlertProvider').optional(),
+    name: objectName,
+    namespace: z.string().min(1).optional(),
+  }),
+});
+
+const weight = z.int().min(1).max(100);
+
+/**
+ * `spec.analysis` (and its deprecated spelling `spec.canaryAnalysis`). Fledge difference: `interval` is honoured
+ * as written down to 1s — Flagger clamps anything below 10s to 10s and silently falls back to 60s on a bad value;
+ * Fledge rejects a bad value and lets tests (and impatient operators) use short intervals such as 2s.
+ */
+export const analysisSchema = z.strictObject({
+  interval: goDuration({ minMs: 1000, what: 'interval' }).optional(),
+  iterations: z.int().min(1).optional(),
+  mirror: z.boolean().optional(),
+  mirrorWeight: weight.optional(),
+  maxWeight: weight.optional(),
+  stepWeight: weight.optional(),
+  stepWeights: z.array(weight).min(1).optional(),
+  stepWeightPromotion: z.int().min(0).max(100).optional(),
+  threshold: z.int().min(1).optional(),
+  primaryReadyThreshold: z.int().min(0).max(100).optional(),
+  canaryReadyThreshold: z.int().min(0).max(100).optional(),
+  alerts: z.array(alertSchema).optional(),
+  metrics: z.array(metricSchema).optional(),
+  webhooks: z.array(webhookSchema).optional(),
+  match: z.array(abMatchSchema).optional(),
+  sessionAffinity: notYet('session affinity cookies'),
+});
+
+export const manualGateNames = ['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion'] as const;
+
+/**
+ * `spec.fledge`: Fledge's own extension block (not part of Flagger's CRD; a Canary with it is still a valid
+ * Flagger manifest to Fledge only).
+ *
+ * - `manualGates`: gates that also need an operator `fledge approve` (on top of any `confirm-*` webhooks of the
+ *   same type, which must pass as well). Values: `confirm-rollout`, `confirm-traffic-increase`, `confirm-promotion`.
+ * - `onInfrastructureError`: what an analysis infrastructure error (Prometheus unreachable after retries) does:
+ *   `count-as-failed-check` (default; Flagger's behaviour, but reported as an infrastructure error, not a
+ *   breach), `hold` (no failed check, no advance; retried next interval), `rollback` (roll back at once).
+ * - `supersede`: what a newer release of the same target does to this one while it runs: `supersede` (default;
+ *   traffic back to primary, outcome Superseded) or `queue` (the newer one waits until this one ends).
+ */
+export const fledgeExtensionSchema = z.strictObject({
+  manualGates: z.array(z.enum(manualGateNames)).optional(),
+  onInfrastructureError: z.enum(['count-as-failed-check', 'hold', 'rollback']).optional(),
+  supersede: z.enum(['supersede', 'queue']).optional(),
+});
+
+export const canarySpecSchema = z.strictObject({
+  provider: providerSchema.optional(),
+  metricsServer: notYet('built-in metrics use the worker\'s Prometheus; use a MetricTemplate with provider.address for another one'),
+  targetRef: targetRefSchema,
+  autoscalerRef: autoscalerRefSchema.optional(),
+  ingressRef: notYet('NGINX ingress router'),
+  routeRef: notYet('APISIX router'),
+  upstreamRef: notYet('Gloo router'),
+  service: serviceSchema,
+  analysis: analysisSchema.optional(),
+  /** Deprecated by Flagger: same as `analysis` (both at once is an error). */
+  canaryAnalysis: analysisSchema.optional(),
+  progressDeadlineSeconds: z.int().min(1).optional(),
+  skipAnalysis: z.boolean().optional(),
+  revertOnDeletion: z.boolean().optional(),
+  /** `true`: Fledge refuses to start a release of a suspended Canary. */
+  suspend: z
+    .boolean()
+    .refine((suspended) => !suspended, { message: 'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)' })
+    .optional(),
+  fledge: fledgeExtensionSchema.optional(),
+});
+
+const statusIgnored = z.unknown().optional();
+
+export const canarySchema = z.strictObject({
+  apiVersion: z.literal(flaggerApiVersion),
+  kind: z.literal('Canary'),
+  metadata: objectMeta(),
+  spec: canarySpecSchema,
+  /** Written by Flagger's controller; accepted (so `kubectl get -o yaml` output validates) and ignored. */
+  status: statusIgnored,
+});
+
+/** Metric provider types Flagger has and Fledge has not (yet). */
+const flaggerOnlyMetricProviders = ['datadog', 'cloudwatch', 'newrelic', 'graphite', 'stackdriver', 'influxdb', 'dynatrace', 'keptn', 'splunk', 'externalmetrics'];
+
+export const metricTemplateSchema = z.strictObject({
+  apiVersion: z.literal(flaggerApiVersion),
+  kind: z.literal('MetricTemplate'),
+  metadata: objectMeta(),
+  spec: z.strictObject({
+    provider: z
+      .strictObject({
+        /** Default `prometheus`. */
+        type: z
+          .string()
+          .superRefine((type, ctx) => {
+            if (type === 'prometheus') return;
+            ctx.addIssue({
+              code: 'custom',
+              message: flaggerOnlyMetricProviders.includes(type)
+                ? `metric provider \`${type}\` is ${notSupportedYet} (supported: prometheus)`
+                : `unknown metric provider \`${type}\` (supported: prometheus)`,
+            });
+          })
+          .optional(),
+        /** Prometheus base URL; omitted → the worker's Prometheus. */
+        address: httpUrl.optional(),
+        /** HTTP headers sent with each query (Go http.Header: name → values). */
+        headers: z.record(z.string(), z.array(z.string())).optional(),
+        secretRef: notYet('provider credentials from a Secret; use headers'),
+        region: notYet('only used by CloudWatch'),
+        insecureSkipVerify: notYet(),
+      })
+      .optional(),
+    query: z.string().min(1),
+  }),
+  status: statusIgnored,
+});
+
+/** Alert provider types Flagger has and Fledge has not (yet). */
+const flaggerOnlyAlertProviders = ['msteams', 'discord', 'rocket', 'gchat'];
+
+export const alertProviderSchema = z.strictObject({
+  apiVersion: z.literal(flaggerApiVersion),
+  kind: z.literal('AlertProvider'),
+  metadata: objectMeta(),
+  spec: z.strictObject({
+    type: z.string().superRefine((type, ctx) => {
+      if (type === 'slack') return;
+      ctx.addIssue({
+        code: 'custom',
+        message: flaggerOnlyAlertProviders.includes(type)
+          ? `alert provider \`${type}\` is ${notSupportedYet} (supported: slack)`
+          : `unknown alert provider \`${type}\` (supported: slack)`,
+      });
+    }),
+    channel: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    address: httpUrl.optional(),
+    proxy: notYet(),
+    secretRef: z.strictObject({ name: objectName }).optional(),
+  }),
+  status: statusIgnored,
+});
+
+export type CanaryManifest = z.infer<typeof canarySchema>;
+export type CanarySpec = z.infer<typeof canarySpecSchema>;
+export type AnalysisSpec = z.infer<typeof analysisSchema>;
+export type MetricSpec = z.infer<typeof metricSchema>;
+export type WebhookSpec = z.infer<typeof webhookSchema>;
+export type AlertSpec = z.infer<typeof alertSchema>;
+export type FledgeExtension = z.infer<typeof fledgeExtensionSchema>;
+export type MetricTemplateManifest = z.infer<typeof metricTemplateSchema>;
+export type AlertProviderManifest = z.infer<typeof alertProviderSchema>;

@@ -1,0 +1,135 @@
+// What the spec compiles to besides the ReleasePlan: router/service settings for the traffic and Kubernetes
+// layers, metric templates for the metrics layer, alert routes for the notifiers. Plain JSON. PURE.
+import type { ReleasePlan } from '../plan.js';
+import type { RouterProvider } from './schema.js';
+import type {
+  CorsPolicy,
+  HeaderOperations,
+  HttpMatchRequest,
+  HttpRetry,
+  HttpRewrite,
+  ParentReference,
+  RequestMirror,
+  TrafficPolicy,
+} from './schema-router.js';
+
+export type { RouterProvider } from './schema.js';
+export type {
+  CorsPolicy,
+  HeaderOperations,
+  HttpMatchRequest,
+  HttpRetry,
+  HttpRewrite,
+  ParentReference,
+  RequestMirror,
+  StringMatch,
+  TrafficPolicy,
+} from './schema-router.js';
+
+export interface ServiceMetadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** `spec.service` with Flagger's defaults applied: the generated Services and the route settings. */
+export interface ServiceSpec {
+  /** Apex service `<name>` (default: targetRef.name); also the VirtualService/HTTPRoute name. */
+  name: string;
+  primaryName: string; // `<name>-primary`
+  canaryName: string; // `<name>-canary`
+  port: number;
+  portName: string; // default `http`
+  targetPort: number | string; // default: port
+  appProtocol?: string;
+  /** Labels/annotations for the apex, primary and canary Services (`service.apex|primary|canary`). */
+  apex: ServiceMetadata;
+  primary: ServiceMetadata;
+  canary: ServiceMetadata;
+  /** VirtualService hosts / HTTPRoute hostnames in addition to the service name. */
+  hosts: string[];
+  /** Istio gateways (`ns/name`); empty = the mesh gateway. */
+  gateways: string[];
+  /** Gateway API parents of the HTTPRoute (required with gatewayapi:v1). */
+  gatewayRefs: ParentReference[];
+  /** Route timeout, a Go duration as written (`30s`). */
+  timeout?: string;
+  /** Match conditions of every generated route (e.g. a URI prefix). */
+  match: HttpMatchRequest[];
+  rewrite?: HttpRewrite;
+  retries?: HttpRetry;
+  headers?: HeaderOperations;
+  corsPolicy?: CorsPolicy;
+  /** Istio DestinationRule traffic policy for `<name>-primary` and `<name>-canary`. */
+  trafficPolicy?: TrafficPolicy;
+  /** Gateway API RequestMirror filters to other backends (`service.mirror`; not the analysis mirror). */
+  mirror: RequestMirror[];
+}
+
+/** Everything the traffic router needs. */
+export interface RouterSpec {
+  provider: RouterProvider;
+  service: ServiceSpec;
+  /**
+   * A/B route conditions: each `analysis.match` entry combined with each `service.match` entry (Flagger's
+   * mergeMatchConditions). Flagger keeps only headers and sourceLabels of the A/B entry when service.match is
+   * set; Fledge keeps every field the A/B entry sets. Empty unless the strategy is A/B testing.
+   */
+  abMatch: HttpMatchRequest[];
+}
+
+/** `spec.autoscalerRef`: the target's HPA, copied to `<name>-primary`. */
+export interface AutoscalerSpec {
+  apiVersion: 'autoscaling/v2';
+  kind: 'HorizontalPodAutoscaler';
+  name: string;
+  /** Overrides for the primary HPA's replicas. */
+  primaryScalerReplicas?: { minReplicas?: number; maxReplicas?: number };
+}
+
+/** A MetricTemplate for the metrics layer (compatible with integrations/metrics MetricTemplateDef). */
+export interface MetricTemplateDefinition {
+  name: string;
+  namespace: string;
+  provider: {
+    type: 'prometheus';
+    /** Prometheus base URL; undefined = the worker's Prometheus. */
+    address?: string;
+    /** Extra request headers (multiple values joined with ", "). */
+    headers?: Record<string, string>;
+  };
+  query: string;
+}
+
+export interface AlertProviderDefinition {
+  name: string;
+  namespace: string;
+  type: 'slack';
+  channel?: string;
+  username?: string;
+  /** Incoming-webhook address, if set in the manifest. */
+  address?: string;
+  /** Secret holding the address/token (resolved by the notifier layer). */
+  secretRef?: { name: string };
+}
+
+/** One `analysis.alerts` entry with its provider resolved. Severity routing as Flagger: info ⊃ warn ⊃ error. */
+export interface AlertRoute {
+  name: string;
+  severity: 'info' | 'warn' | 'error';
+  provider: AlertProviderDefinition;
+}
+
+/** The whole compiled release: the plan for the decision core plus the settings of the I/O layers. */
+export interface CompiledRelease {
+  canary: { name: string; namespace: string };
+  plan: ReleasePlan;
+  router: RouterSpec;
+  autoscaler?: AutoscalerSpec;
+  metricTemplates: MetricTemplateDefinition[];
+  alerts: AlertRoute[];
+  /**
+   * `spec.revertOnDeletion` (Flagger semantics): when the target's release setup is removed, restore the routing
+   * objects Fledge took over and the Service selectors, and scale the target back up. For the Kubernetes layer.
+   */
+  revertOnDeletion: boolean;
+}

@@ -1,0 +1,308 @@
+// The release workflow: one execution per release. A thin interpreter of the pure decision core
+// (src/domain/decide.ts, whose header is the contract): it runs effects and the one `next`, feeds results and
+// operator messages back as events, keeps the Web UI's view current, and cleans up on cancellation.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  allHandlersFinished,
+  setCurrentDetails,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ReleaseActivities } from '../activities/release.js';
+import { continueFrom, decide, hooksForNext, type Transition } from '../domain/decide.js';
+import type { Effect, Next } from '../domain/effects.js';
+import { hooksOfType } from '../domain/evaluate.js';
+import type { InfraStep, ReleaseEvent } from '../domain/events.js';
+import { validateOperatorAction } from '../domain/operator.js';
+import type { ReleasePlan } from '../domain/plan.js';
+import type { ReleaseResult } from '../domain/result.js';
+import { initialState, type ReleaseState } from '../domain/state.js';
+import { describeStatus, type ReleaseStatus } from '../domain/status.js';
+import { prepareRelease, type ReleaseInput } from './prepare.js';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  operatorActionNames,
+  pauseSignal,
+  pauseUpdate,
+  promoteSignal,
+  promoteUpdate,
+  resumeSignal,
+  resumeUpdate,
+  statusQuery,
+  supersedeSignal,
+  type OperatorActionName,
+  type OperatorRequest,
+} from './messages.js';
+import { fledgeOutcome, fledgePhase, fledgeWeight } from './search-attributes.js';
+import { statusMarkdown } from './visibility.js';
+
+export type { ReleaseInput } from './prepare.js';
+
+/** Workflow time: the sandbox's Date is deterministic (it is the time of the current workflow task). */
+// eslint-disable-next-line no-restricted-properties -- deterministic inside the workflow sandbox
+const workflowNow = (): number => Date.now();
+
+const k8sWrite: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+};
+const quickRead: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 ms', maximumAttempts: 3 },
+};
+const bestEffort: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 2 },
+};
+
+const acts = proxyActivities<ReleaseActivities>(k8sWrite);
+
+type Inbox = ReleaseEvent[];
+
+function checkOptions(plan: ReleasePlan, hookCount: number): ActivityOptions {
+  // Webhooks have their own timeouts and retries; leave room for all of them plus the metric queries.
+  const hookBudget = plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) * Math.max(1, hookCount);
+  return {
+    startToCloseTimeout: Math.max(30_000, hookBudget + 20_000),
+    heartbeatTimeout: Math.max(20_000, plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) + 10_000),
+    retry: { initialInterval: '1 second', maximumAttempts: 2 },
+  };
+}
+
+export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+  const info = workflowInfo();
+  // Validation runs again here (the Web UI can start workflows too): a bad spec fails at once, non-retryable.
+  const prepared = prepareRelease(input, info.workflowId);
+  if (!prepared.ok) {
+    throw ApplicationFailure.create({ message: prepared.message, type: 'InvalidSpec', nonRetryable: true, details: [prepared.errors] });
+  }
+  const { plan, ctx } = prepared;
+  const inbox: Inbox = [];
+  let state: ReleaseState = input.carried?.state ?? initialState(plan, workflowNow());
+  let processed = 0; // operator events delivered so far (updates wait for their own)
+  let enqueued = 0;
+
+  const status = (): ReleaseStatus => describeStatus(plan, state);
+
+  // ── messages ────────────────────────────────────────────────────────────────────────────────────────────
+  const updates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, promote: promoteUpdate, abort: abortUpdate };
+  const signals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, promote: promoteSignal, abort: abortSignal };
+  const toEvent = (action: OperatorActionName, req: OperatorRequest): ReleaseEvent => ({
+    type: 'operator',
+    now: workflowNow(),
+    action,
+    actor: typeof req?.actor === 'string' && req.actor ? req.actor : 'unknown',
+    reason: typeof req?.reason === 'string' ? req.reason : '',
+    ...(typeof req?.gate === 'string' ? { gate: req.gate } : {}),
+  });
+  for (const action of operatorActionNames) {
+    setHandler(
+      updates[action],
+      async (req: OperatorRequest): Promise<ReleaseStatus> => {
+        inbox.push(toEvent(action, req));
+        const mine = ++enqueued;
+        await condition(() => processed >= mine);
+        return status();
+      },
+      {
+        validator: (req: OperatorRequest) => {
+          if (!req || typeof req.actor !== 'string' || req.actor.trim() === '') throw new Error('actor is required (who is acting)');
+          if (typeof req.reason !== 'string') throw new Error('reason must be a string');
+          const v = validateOperatorAction(plan, state, { action, actor: req.actor, reason: req.reason, ...(req.gate ? { gate: req.gate } : {}) });
+          if (!v.ok) throw new Error(v.reason);
+        },
+      },
+    );
+    setHandler(signals[action], (req: OperatorRequest) => {
+      inbox.push(toEvent(action, req));
+      enqueued++;
+    });
+  }
+  setHandler(supersedeSignal, (req: { by: string }) => {
+    inbox.push({ type: 'superseded', now: workflowNow(), by: String(req?.by ?? 'a newer release') });
+    enqueued++;
+  });
+  setHandler(statusQuery, () => status());
+
+  // ── visibility ──────────────────────────────────────────────────────────────────────────────────────────
+  let shownPhase = '';
+  let shownWeight = -1;
+  const publish = (): void => {
+    const st = status();
+    if (st.phase !== shownPhase || st.weights.canary !== shownWeight) {
+      upsertSearchAttributes([
+        { key: fledgePhase, value: st.phase },
+        { key: fledgeWeight, value: st.weights.canary },
+      ]);
+      shownPhase = st.phase;
+      shownWeight = st.weights.canary;
+    }
+    setCurrentDetails(statusMarkdown(st));
+  };
+
+  // ── the interpreter ─────────────────────────────────────────────────────────────────────────────────────
+  const apply = (t: Transition): Transition => {
+    state = t.state;
+    publish();
+    return t;
+  };
+
+  const runEffects = async (effects: Effect[]): Promise<ReleaseEvent | undefined> => {
+    for (const e of effects) {
+      try {
+        switch (e.type) {
+          case 'setRoutes':
+            await acts.setRoutes.executeWithOptions({ ...k8sWrite, summary: `route ${e.primaryWeight}/${e.canaryWeight}${e.mirrorPercent !== null ? ` mirror ${e.mirrorPercent}%` : ''}${e.abMatch ? ' +match' : ''}` }, [
+              ctx,
+              { primaryWeight: e.primaryWeight, canaryWeight: e.canaryWeight, mirrorPercent: e.mirrorPercent, abMatch: e.abMatch },
+            ]);
+            break;
+          case 'scaleCanary':
+            await acts.scaleCanary.executeWithOptions({ ...k8sWrite, summary: e.to === 'up' ? `canary: ${Object.values(ctx.newImages).join(', ')}, scale up` : 'canary: scale to zero' }, [ctx, e.to]);
+            break;
+          case 'notify':
+            await acts.notify.executeWithOptions({ ...bestEffort, summary: `notify ${e.severity}: ${e.kind}` }, [ctx, e]).catch((err: unknown) => log.warn('notify failed', { err: String(err) }));
+            break;
+          case 'recordEvent':
+            await acts.recordEvent.executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e]).catch((err: unknown) => log.warn('recordEvent failed', { err: String(err) }));
+            break;
+        }
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return { type: 'infraError', now: workflowNow(), step: e.type as InfraStep, message: failureMessage(err) };
+      }
+    }
+    return undefined;
+  };
+
+  /** Performs `next`; returns its event, or undefined when interrupted by a message (then the inbox has one). */
+  const perform = async (next: Next): Promise<ReleaseEvent | undefined> => {
+    try {
+      switch (next.type) {
+        case 'initialize':
+          await acts.initializeRelease.executeWithOptions(
+            { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs), retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' }, summary: 'initialise: primary, services, routes at 100% primary' },
+            [ctx, plan.primaryReadyThreshold],
+          );
+          return { type: 'initialized', now: workflowNow() };
+        case 'checkReadiness': {
+          const r = await acts.checkReadiness.executeWithOptions({ ...quickRead, summary: `readiness of ${next.workload}` }, [
+            ctx,
+            next.workload,
+            next.workload === 'primary' ? plan.primaryReadyThreshold : plan.canaryReadyThreshold,
+          ]);
+          return { type: 'readiness', now: workflowNow(), workload: next.workload, ready: r.ready, message: r.message };
+        }
+        case 'runHooks': {
+          const hooks = hooksForNext(plan, next);
+          const results = await acts.runHooks.executeWithOptions({ ...checkOptions(plan, hooks.length), summary: `${next.hookType} hooks (${hooks.map((h) => h.name).join(', ')})` }, [ctx, hooks, next.phase]);
+          return { type: 'hooks', now: workflowNow(), hookType: next.hookType, results };
+        }
+        case 'runAnalysis': {
+          const hooks = hooksOfType(plan, 'rollout');
+          const r = await acts.runAnalysis.executeWithOptions(
+            { ...checkOptions(plan, hooks.length), summary: `analysis: ${[...hooks.map((h) => h.name), ...plan.metrics.map((m) => m.name)].join(', ') || 'no checks'}` },
+            [ctx, hooks, plan.metrics, next.phase],
+          );
+          return { type: 'analysis', now: workflowNow(), hooks: r.hooks, metrics: r.metrics };
+        }
+        case 'promotePrimary':
+          await acts.promotePrimary.executeWithOptions({ ...k8sWrite, summary: `promote ${Object.values(ctx.newImages).join(', ')} to primary` }, [ctx]);
+          return { type: 'promoted', now: workflowNow() };
+        case 'wait': {
+          const ms = Math.max(0, next.until - workflowNow());
+          const fired = await interruptibleSleep(ms, `${next.reason} (${Math.round(ms / 1000)} s)`, () => inbox.length > 0);
+          return fired ? { type: 'timer', now: workflowNow() } : undefined;
+        }
+        case 'waitForOperator':
+          await condition(() => inbox.length > 0);
+          return undefined;
+        case 'done':
+          return undefined;
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { type: 'infraError', now: workflowNow(), step: next.type as InfraStep, message: failureMessage(err) };
+    }
+  };
+
+  const loop = async (start: Transition): Promise<ReleaseResult> => {
+    let t = apply(start);
+    for (;;) {
+      const infra = await runEffects(t.effects);
+      if (infra) {
+        // A failed traffic/scale effect (also in the final batch, e.g. a rollback's 100% primary) is reported;
+        // the core retries it.
+        t = apply(decide(plan, state, infra));
+        continue;
+      }
+      if (t.next.type === 'done') return t.next.result;
+      let event: ReleaseEvent | undefined;
+      if (!event && inbox.length > 0) {
+        event = inbox.shift();
+        processed++;
+      }
+      if (!event) {
+        if (t.next.type === 'wait' && workflowInfo().continueAsNewSuggested) {
+          await condition(allHandlersFinished);
+          await continueAsNew<typeof releaseWorkflow>({ ...input, carried: { state } });
+        }
+        event = await perform(t.next);
+        if (!event) {
+          event = inbox.shift();
+          if (event) processed++;
+        }
+      }
+      if (!event) continue;
+      t = apply(decide(plan, state, event));
+    }
+  };
+
+  let result: ReleaseResult;
+  try {
+    const first = input.carried ? continueFrom(plan, state, workflowNow()) : decide(plan, state, { type: 'started', now: workflowNow() });
+    result = await loop(first);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled (e.g. `temporal workflow cancel`): roll back in a scope that cannot itself be cancelled.
+    result = await CancellationScope.nonCancellable(() => loop(decide(plan, state, { type: 'cancelled', now: workflowNow(), reason: 'workflow cancelled' })));
+  }
+  upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }] as never);
+  await condition(allHandlersFinished);
+  return result;
+}
+
+/** Sleeps `ms` with a summary (visible in the Web UI timeline); returns false if `interrupt` became true first. */
+async function interruptibleSleep(ms: number, summary: string, interrupt: () => boolean): Promise<boolean> {
+  if (interrupt()) return false;
+  return CancellationScope.cancellable(async () => {
+    const scope = CancellationScope.current();
+    const timer = sleep(ms, { summary }).then(() => true);
+    const message = condition(interrupt).then(() => false);
+    const fired = await Promise.race([timer, message]);
+    scope.cancel();
+    timer.catch(() => undefined);
+    message.catch(() => undefined);
+    return fired;
+  });
+}
+
+function failureMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}

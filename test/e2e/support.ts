@@ -1,0 +1,112 @@
+// End-to-end harness: a Fledge worker in this process on its own task queue, against the real local stack.
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type * as k8s from '@kubernetes/client-node';
+import { loadFledgeConfig, type FledgeConfig } from '../../src/config.js';
+import { connectClient } from '../../src/starter.js';
+import { createFledgeWorker } from '../../src/worker.js';
+import { WebhookServiceClient } from '../../src/dev/webhook-service/client.js';
+import { FakeSlackClient } from '../../src/dev/fake-slack/client.js';
+import { deployment, kube, stack, withNamespace, type KubeClients } from '../support/stack.js';
+
+export interface E2E {
+  cfg: FledgeConfig;
+  client: Client;
+  worker: Worker;
+  connection: NativeConnection;
+  running: Promise<void>;
+  kube: KubeClients;
+  hooks: WebhookServiceClient;
+  slack: FakeSlackClient;
+  stop: () => Promise<void>;
+}
+
+export async function startE2E(prefix: string): Promise<E2E> {
+  const taskQueue = `e2e-${prefix}-${Date.now().toString(36)}`;
+  const cfg = { ...loadFledgeConfig({ ...process.env, FLEDGE_TASK_QUEUE: taskQueue }) };
+  const { worker, connection } = await createFledgeWorker(cfg);
+  const running = worker.run();
+  const client = await connectClient(cfg);
+  const s = stack();
+  return {
+    cfg,
+    client,
+    worker,
+    connection,
+    running,
+    kube: kube(),
+    hooks: new WebhookServiceClient(s.urls.webhook),
+    slack: new FakeSlackClient(s.urls.fakeSlack),
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+/** A namespace with the target Deployment `podinfo` (2 replicas) running `image`. */
+export async function targetNamespace(e: E2E, prefix: string, image: string) {
+  const ns = await withNamespace(e.kube, prefix);
+  await e.kube.apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('podinfo', ns.name, image, { app: 'podinfo' }, 2) });
+  return ns;
+}
+
+export async function virtualServiceWeights(k: KubeClients, namespace: string, name = 'podinfo'): Promise<Record<string, number>> {
+  const vs = (await k.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name })) as {
+    spec: { http: Array<{ match?: unknown; route: Array<{ destination: { host: string }; weight?: number }> }> };
+  };
+  const main = vs.spec.http.find((r) => !r.match) ?? vs.spec.http[0];
+  return Object.fromEntries((main?.route ?? []).map((r) => [r.destination.host, r.weight ?? 0]));
+}
+
+export async function deploymentState(k: KubeClients, namespace: string, name: string): Promise<{ replicas: number; image: string | undefined }> {
+  const d: k8s.V1Deployment = await k.apps.readNamespacedDeployment({ name, namespace });
+  return { replicas: d.spec?.replicas ?? 0, image: d.spec?.template.spec?.containers[0]?.image };
+}
+
+export function canaryYaml(namespace: string, opts: { webhooks?: string; extraAnalysis?: string; fledge?: string; analysis?: string } = {}): string {
+  const s = stack();
+  return `apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata:
+  name: podinfo
+  namespace: ${namespace}
+spec:
+  provider: istio
+  targetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: podinfo
+  progressDeadlineSeconds: 60
+  service:
+    port: 9898
+  analysis:
+${
+  opts.analysis ??
+  `    interval: 4s
+    threshold: 2
+    stepWeight: 25
+    maxWeight: 50`
+}
+    metrics:
+      - name: request-success-rate
+        thresholdRange:
+          min: 99
+        interval: 10s
+${opts.extraAnalysis ?? ''}    webhooks:
+      - name: acceptance-test
+        type: pre-rollout
+        url: ${s.urls.webhook}/acceptance
+        timeout: 5s
+        metadata:
+          type: bash
+          cmd: "curl -sd 'test' http://podinfo-canary:9898/token | grep token"
+      - name: load-test
+        url: ${s.urls.webhook}/
+        timeout: 5s
+        metadata:
+          cmd: "hey -z 1m -q 10 -c 2 http://podinfo-canary.${namespace}:9898/"
+${opts.webhooks ?? ''}${opts.fledge ?? ''}`;
+}
