@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import { registerDevCommands } from './dev.js';
 import { CliError, exitCodes } from './errors.js';
 import { registerOperatorCommands } from './operate.js';
+import { registerStartCommands } from './start.js';
 
 export function buildProgram(): Command {
   const program = new Command('fledge')
     .description('Progressive delivery for Kubernetes where every release is a durable Temporal workflow')
     .version('0.1.0');
+  registerStartCommands(program);
   registerOperatorCommands(program);
   registerDevCommands(program);
   return program;

@@ -1,44 +1,103 @@
-// The README's main job: a local end-to-end demo on the embedded stack.
-// Starts the stack (idempotent), runs a Fledge worker in-process, runs the demo release workflow and prints
-// what happened, with the Temporal Web UI link. The stack keeps running afterwards for inspection.
+// The README's main job: a local end-to-end demo on the embedded stack. It starts the stack (idempotent), runs a
+// Fledge worker in this process, resets a demo namespace with podinfo 6.5.0, then releases a good tag (promoted)
+// and a bad tag (rolled back by the success-rate check), printing progress, results and Web UI links.
+// The stack keeps running afterwards for inspection (`npx fledge dev down` stops it).
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadFledgeConfig } from '../config.js';
-import { connectClient, runDemoShift, webUiWorkflowUrl } from '../starter.js';
+import type { Client } from '@temporalio/client';
+import { loadFledgeConfig, type FledgeConfig } from '../config.js';
+import type { ReleaseResult } from '../domain/result.js';
+import type { ReleaseStatus } from '../domain/status.js';
+import { describeResult } from '../cli/start.js';
+import { connectClient, submitRelease } from '../starter.js';
+import { statusQuery } from '../workflows/messages.js';
 import { createFledgeWorker } from '../worker.js';
+import { projectRoot } from './stack/config.js';
 import { stackUp } from './stack/stack.js';
+
+const namespace = 'fledge-demo';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function resetNamespace(kc: k8s.KubeConfig): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  for (let i = 0; i < 120; i++) {
+    const gone = await core.readNamespace({ name: namespace }).then(() => false, () => true);
+    if (gone) break;
+    await sleep(500);
+  }
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const labels = { app: 'podinfo' };
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'podinfo', namespace, labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'podinfod', image: 'ghcr.io/stefanprodan/podinfo:6.5.0', ports: [{ name: 'http', containerPort: 9898 }] }] } },
+      },
+    },
+  });
+}
+
+async function watchRelease(client: Client, cfg: FledgeConfig, yaml: string, image: string): Promise<ReleaseResult> {
+  const sub = await submitRelease(client, cfg, { yaml, fileName: 'examples/podinfo-canary.yaml', images: { podinfod: image }, initiator: 'demo', retry: true });
+  console.log(`\n▶ release ${sub.workflowId}\n  ${sub.link}`);
+  const handle = client.workflow.getHandle(sub.workflowId);
+  let last = '';
+  const poll = setInterval(() => {
+    handle
+      .query(statusQuery)
+      .then((raw) => {
+        const st = raw as ReleaseStatus;
+        const metric = st.lastAnalysis?.metrics.map((m) => m.text).join('; ') ?? '';
+        const line = `  ${st.phase.padEnd(16)} canary ${String(st.weights.canary).padStart(3)}%  checks ${st.failedChecks}/${st.threshold}  ${metric}`;
+        if (line !== last) console.log(line);
+        last = line;
+      })
+      .catch(() => undefined);
+  }, 1000);
+  try {
+    return (await handle.result()) as ReleaseResult;
+  } finally {
+    clearInterval(poll);
+  }
+}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const stackCfg = await stackUp();
+  // The demo's alerts go to the local fake Slack.
+  process.env.FLEDGE_SLACK_TOKEN ??= 'xoxb-fledge-demo';
+  process.env.FLEDGE_SLACK_API_URL ??= `${stackCfg.urls.fakeSlack}/api/`;
   const cfg = loadFledgeConfig();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(stackCfg.kubeconfig);
+  await resetNamespace(kc);
+  const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8').replaceAll('http://127.0.0.1:29103', stackCfg.urls.webhook);
   const { worker, connection } = await createFledgeWorker(cfg);
   const client = await connectClient(cfg);
-  const workflowId = `fledge-demo/shift/${Date.now().toString(36)}`;
-  console.log(`\nDemo: podinfo in namespace fledge-demo; canary weight 0 → 10 → 50 → 0 while the mesh simulator sends traffic`);
-  console.log(`Web UI: ${webUiWorkflowUrl(cfg, workflowId)}\n`);
-  const result = await worker.runUntil(
-    runDemoShift(
-      client,
-      cfg,
-      {
-        namespace: 'fledge-demo',
-        name: 'podinfo',
-        primaryImage: 'ghcr.io/stefanprodan/podinfo:6.5.0',
-        canaryImage: 'ghcr.io/stefanprodan/podinfo:6.5.1',
-        weights: [10, 50, 0],
-        holdMs: 12_000,
-        window: '8s',
-      },
-      workflowId,
-    ),
-  );
-  for (const s of result.steps) {
-    const seen = s.observedCanaryPercent === null ? 'no traffic yet' : `${s.observedCanaryPercent.toFixed(1)}%`;
-    console.log(`  canary weight ${String(s.canaryWeight).padStart(3)}%  → Prometheus sees ${seen} of requests on the canary`);
-  }
-  console.log(`\nWorkflow ${result.workflowId} completed. Inspect it: ${webUiWorkflowUrl(cfg, result.workflowId, result.runId)}`);
-  console.log(`Prometheus: ${stackCfg.urls.prometheus}   Stop the stack: npx fledge dev down`);
+  console.log(`\nDemo: podinfo in namespace ${namespace} (6.5.0) gets two releases on the local stack.`);
+  console.log(`Temporal Web UI: ${cfg.webUiUrl}   Prometheus: ${stackCfg.urls.prometheus}`);
+  const results = await worker.runUntil(async () => {
+    const good = await watchRelease(client, cfg, yaml, 'ghcr.io/stefanprodan/podinfo:6.5.1');
+    console.log(describeResult(good).replace(/^/gm, '  '));
+    const bad = await watchRelease(client, cfg, yaml, 'ghcr.io/stefanprodan/podinfo:6.5.2-bad');
+    console.log(describeResult(bad).replace(/^/gm, '  '));
+    return [good, bad];
+  });
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const primary = await apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace });
+  const slack = ((await (await fetch(`${stackCfg.urls.fakeSlack}/_messages?channel=releases`)).json()) as { messages: unknown[] }).messages;
+  console.log(`\nPrimary now runs ${primary.spec?.template.spec?.containers[0]?.image}; outcomes: ${results.map((r) => r.outcome).join(', ')}.`);
+  console.log(`Slack (fake) received ${slack.length} messages: ${stackCfg.urls.fakeSlack}/_messages`);
+  console.log(`Find the releases in the Web UI with: FledgeTarget = "${namespace}/podinfo"   ·   stop the stack: npx fledge dev down`);
+  await client.connection.close();
   await connection.close();
+  if (results[0]?.outcome !== 'Promoted' || results[1]?.outcome !== 'RolledBack') process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
