@@ -43,6 +43,7 @@ function routerTarget(ctx: ReleaseContext): RouterTarget {
     hosts: ctx.service.hosts,
     gateways: ctx.service.gateways,
     match: ctx.service.match as RouterTarget['match'],
+    options: ctx.service.options,
   };
 }
 
@@ -91,6 +92,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
         ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
         ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+        metadata: ctx.service.metadata,
       });
       const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
       if (!r.ready) throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');

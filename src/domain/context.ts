@@ -15,6 +15,20 @@ export interface ReleaseContext {
     gateways: string[];
     /** A/B match conditions (already merged with service.match). */
     match: MatchCondition[];
+    /** Route settings from the Canary's service block (see RouteOptions in integrations/traffic/router.ts). */
+    options: {
+      match?: Array<Record<string, unknown>>;
+      timeout?: string;
+      retries?: Record<string, unknown>;
+      headers?: Record<string, unknown>;
+      corsPolicy?: Record<string, unknown>;
+      rewrite?: Record<string, unknown>;
+      trafficPolicy?: Record<string, unknown>;
+      gatewayRefs?: Array<Record<string, unknown>>;
+      mirrors?: Array<Record<string, unknown>>;
+    };
+    /** Labels/annotations for the apex, primary and canary Services. */
+    metadata: Record<'apex' | 'primary' | 'canary', { labels: Record<string, string>; annotations: Record<string, string> }>;
   };
   autoscalerRef?: { name: string };
   templates: Array<{ name: string; namespace: string; provider: { type: string; address?: string }; query: string }>;

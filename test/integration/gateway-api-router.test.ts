@@ -55,3 +55,36 @@ describe('Gateway API router', () => {
     expect(obj.spec.rules[0]?.matches[1]?.headers).toEqual([{ name: 'cookie', type: 'RegularExpression', value: '^(.*?;)?(canary=always)(;.*)?$' }]);
   });
 });
+
+describe('Gateway API router with the Canary service settings', () => {
+  it('writes gatewayRefs, service.match, timeouts, header modifiers, URL rewrite and extra mirrors that the CRD schema accepts', async () => {
+    const full: RouterTarget = {
+      namespace: ns.name,
+      service: 'web',
+      port: 80,
+      hosts: ['web.example.com'],
+      match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
+      options: {
+        gatewayRefs: [{ name: 'public', namespace: 'gw', sectionName: 'https' }],
+        match: [{ uri: { prefix: '/api' }, method: { exact: 'GET' } }],
+        timeout: '5s',
+        headers: { request: { set: { 'x-release': 'fledge' } }, response: { remove: ['x-powered-by'] } },
+        rewrite: { uri: '/', type: 'ReplacePrefixMatch' },
+        mirrors: [{ backendRef: { name: 'shadow', port: 80 } }],
+      },
+    };
+    await router.reconcile(full);
+    expect(await router.setRoutes(full, { primaryWeight: 60, canaryWeight: 40, mirrorPercent: null, abMatch: false })).toMatchObject({ primaryWeight: 60, canaryWeight: 40 });
+    const obj = (await c.custom.getNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'httproutes',
+      namespace: ns.name,
+      name: 'web',
+    })) as { spec: { parentRefs: unknown[]; rules: Array<Record<string, unknown> & { filters?: Array<{ type: string }> }> } };
+    expect(obj.spec.parentRefs).toMatchObject([{ name: 'public', namespace: 'gw', sectionName: 'https' }]);
+    const rule = obj.spec.rules[0];
+    expect(rule).toMatchObject({ matches: [{ path: { type: 'PathPrefix', value: '/api' }, method: 'GET' }], timeouts: { request: '5s' } });
+    expect(rule?.filters?.map((f) => f.type)).toEqual(['RequestHeaderModifier', 'ResponseHeaderModifier', 'URLRewrite', 'RequestMirror']);
+  });
+});

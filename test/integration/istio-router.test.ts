@@ -69,3 +69,47 @@ describe('Istio router', () => {
     expect(after.spec.http[0]?.mirror).toBeUndefined();
   });
 });
+
+describe('Istio router with the Canary service settings', () => {
+  it('writes service.match, timeout, retries, headers, corsPolicy, rewrite and DestinationRules with trafficPolicy that the CRD schema accepts', async () => {
+    const full: RouterTarget = {
+      namespace: ns.name,
+      service: 'web',
+      port: 80,
+      hosts: ['web.example.com'],
+      gateways: ['istio-system/public'],
+      match: [{ headers: { 'x-canary': { exact: 'insider' } }, uri: { prefix: '/api' } }],
+      options: {
+        match: [{ uri: { prefix: '/api' } }],
+        timeout: '5s',
+        retries: { attempts: 3, perTryTimeout: '1s', retryOn: 'gateway-error,connect-failure' },
+        headers: { request: { add: { 'x-release': 'fledge' } }, response: { remove: ['x-powered-by'] } },
+        corsPolicy: { allowOrigins: [{ exact: 'https://example.com' }], allowMethods: ['GET'], maxAge: '24h' },
+        rewrite: { uri: '/' },
+        trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } },
+      },
+    };
+    await router.reconcile(full);
+    expect(await router.setRoutes(full, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true })).toEqual({
+      primaryWeight: 100,
+      canaryWeight: 0,
+      mirrorPercent: null,
+      abMatch: true,
+    });
+    const get = (plural: string, name: string) =>
+      c.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural, namespace: ns.name, name }) as Promise<{
+        spec: Record<string, unknown> & { http?: Array<Record<string, unknown>> };
+      }>;
+    const vs = await get('virtualservices', 'web');
+    expect(vs.spec.gateways).toEqual(['istio-system/public']);
+    expect(vs.spec.hosts).toEqual(['web', 'web.example.com']);
+    const main = vs.spec.http?.[1];
+    expect(main).toMatchObject({ match: [{ uri: { prefix: '/api' } }], timeout: '5s', retries: { attempts: 3 }, rewrite: { uri: '/' } });
+    expect(main?.corsPolicy).toMatchObject({ allowMethods: ['GET'] });
+    expect(vs.spec.http?.[0]).toMatchObject({ match: [{ headers: { 'x-canary': { exact: 'insider' } }, uri: { prefix: '/api' } }], timeout: '5s' });
+    for (const host of ['web-primary', 'web-canary']) {
+      const dr = await get('destinationrules', host);
+      expect(dr.spec).toEqual({ host, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } } });
+    }
+  });
+});

@@ -79,6 +79,8 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
     if (isSet(service.trafficPolicy)) add(['spec', 'service', 'trafficPolicy'], 'only used with provider istio (DestinationRules)');
     if (isSet(service.gateways)) add(['spec', 'service', 'gateways'], 'only used with provider istio; with gatewayapi:v1 use `gatewayRefs`');
     if (isSet(service.retries)) add(['spec', 'service', 'retries'], 'not supported yet by Fledge with provider gatewayapi:v1');
+    // The Gateway API standard channel (v1.3) has no CORS filter.
+    if (isSet(service.corsPolicy)) add(['spec', 'service', 'corsPolicy'], 'not supported yet by Fledge with provider gatewayapi:v1');
     if (!isSet(service.gatewayRefs)) add(['spec', 'service', 'gatewayRefs'], 'missing required field: provider gatewayapi:v1 needs the Gateways the HTTPRoute attaches to');
     arr(analysis?.match)?.forEach((m, i) => {
       if (isSet(obj(m)?.sourceLabels)) add(at('match', i, 'sourceLabels'), 'only supported with provider istio');

@@ -18,6 +18,8 @@ export interface ServicePorts {
   targetPort?: number | string;
   portName?: string;
   appProtocol?: string;
+  /** Labels/annotations per Service (Flagger `service.apex|primary|canary`). */
+  metadata?: Partial<Record<'apex' | 'primary' | 'canary', { labels?: Record<string, string>; annotations?: Record<string, string> }>>;
 }
 
 export type WorkloadErrorKind = 'not-found' | 'unsupported' | 'invalid';
@@ -182,16 +184,22 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
         protocol: 'TCP',
         ...(ports.appProtocol ? { appProtocol: ports.appProtocol } : {}),
       };
-      const svcs: Array<[string, string]> = [
-        [ports.service, `${value}-primary`],
-        [`${ports.service}-primary`, `${value}-primary`],
-        [`${ports.service}-canary`, value],
+      const svcs: Array<[string, string, 'apex' | 'primary' | 'canary']> = [
+        [ports.service, `${value}-primary`, 'apex'],
+        [`${ports.service}-primary`, `${value}-primary`, 'primary'],
+        [`${ports.service}-canary`, value, 'canary'],
       ];
-      for (const [name, selector] of svcs) {
+      for (const [name, selector, role] of svcs) {
+        const meta = ports.metadata?.[role];
         const body: k8s.V1Service = {
           apiVersion: 'v1',
           kind: 'Service',
-          metadata: { name, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
+          metadata: {
+            name,
+            namespace: t.namespace,
+            labels: { ...(meta?.labels ?? {}), 'app.kubernetes.io/managed-by': 'fledge' },
+            ...(meta?.annotations && Object.keys(meta.annotations).length > 0 ? { annotations: meta.annotations } : {}),
+          },
           spec: { type: 'ClusterIP', selector: { [key]: selector }, ports: [port] },
         };
         await budget.call(() => core.patchNamespacedService({ name, namespace: t.namespace, body, fieldManager, force: true }, applyPatchOptions));

@@ -1,5 +1,8 @@
 // TrafficRouter for Istio: a VirtualService `<svc>` with weighted routes to `<svc>-primary`/`<svc>-canary`,
-// optional A/B match route and mirroring. Written with server-side apply (field manager "fledge").
+// optional A/B match route and mirroring, carrying the Canary's service settings (service.match, timeout,
+// retries, headers, corsPolicy, rewrite, gateways, hosts); DestinationRules `<svc>-primary`/`<svc>-canary`
+// carry `service.trafficPolicy`. Server-side apply (field manager "fledge"); weights are read back from the
+// apply response, so a weight change costs one request.
 import type * as k8s from '@kubernetes/client-node';
 import { applyCustomObject, readCustomObject } from '../kubernetes/client.js';
 import type { RouteWeights, RouterTarget, TrafficRouter } from './router.js';
@@ -14,6 +17,7 @@ interface HttpRoute {
   route: Destination[];
   mirror?: { host: string; port?: { number: number } };
   mirrorPercentage?: { value: number };
+  [option: string]: unknown;
 }
 interface VirtualService {
   spec?: { http?: HttpRoute[] };
@@ -26,39 +30,71 @@ const vsRef = (t: RouterTarget) => ({
   namespace: t.namespace,
   name: t.service,
 });
+const drRef = (t: RouterTarget, host: string) => ({
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+  namespace: t.namespace,
+  name: host,
+});
+const managed = { 'app.kubernetes.io/managed-by': 'fledge' };
+
+/** Per-route settings from the Canary's service block (Istio HTTPRoute fields). */
+function routeSettings(t: RouterTarget): Record<string, unknown> {
+  const o = t.options ?? {};
+  return {
+    ...(o.rewrite ? { rewrite: o.rewrite } : {}),
+    ...(o.timeout ? { timeout: o.timeout } : {}),
+    ...(o.retries ? { retries: o.retries } : {}),
+    ...(o.headers ? { headers: o.headers } : {}),
+    ...(o.corsPolicy ? { corsPolicy: o.corsPolicy } : {}),
+  };
+}
 
 export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
   const primary = `${t.service}-primary`;
   const canary = `${t.service}-canary`;
   const dest = (host: string, weight: number): Destination => ({ destination: { host, port: { number: t.port } }, weight });
-  const main: HttpRoute = { name: 'primary', route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)] };
+  const serviceMatch = t.options?.match && t.options.match.length > 0 ? { match: t.options.match } : {};
+  const main: HttpRoute = { name: 'primary', ...serviceMatch, ...routeSettings(t), route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)] };
   if (w.mirrorPercent !== null) {
     main.mirror = { host: canary, port: { number: t.port } };
     main.mirrorPercentage = { value: w.mirrorPercent };
   }
   const http: HttpRoute[] = [];
   if (w.abMatch && t.match && t.match.length > 0) {
-    http.push({ name: 'canary', match: t.match, route: [dest(canary, 100)] });
+    // The A/B match conditions are already merged with service.match by the spec compiler.
+    http.push({ name: 'canary', match: t.match, ...routeSettings(t), route: [dest(canary, 100)] });
   }
   http.push(main);
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
-    metadata: { name: t.service, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
-    spec: { hosts: [t.service, ...(t.hosts ?? [])], ...(t.gateways ? { gateways: t.gateways } : {}), http },
+    metadata: { name: t.service, namespace: t.namespace, labels: managed },
+    spec: { hosts: [t.service, ...(t.hosts ?? [])], ...(t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}), http },
+  };
+}
+
+export function buildDestinationRule(t: RouterTarget, host: string): object {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: host, namespace: t.namespace, labels: managed },
+    spec: { host, ...(t.options?.trafficPolicy ? { trafficPolicy: t.options.trafficPolicy } : {}) },
   };
 }
 
 export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteWeights {
   const http = vs.spec?.http ?? [];
-  const main = http.find((r) => !r.match) ?? http[http.length - 1];
+  const isCanaryOnly = (r: HttpRoute): boolean => r.name === 'canary' || (r.route.length === 1 && r.route[0]?.destination.host.startsWith(`${t.service}-canary`) === true);
+  const main = http.find((r) => !isCanaryOnly(r)) ?? http[http.length - 1];
   const weightOf = (suffix: string): number =>
     main?.route.find((d) => d.destination.host === `${t.service}${suffix}` || d.destination.host.startsWith(`${t.service}${suffix}.`))?.weight ?? 0;
   return {
     primaryWeight: weightOf('-primary'),
     canaryWeight: weightOf('-canary'),
     mirrorPercent: main?.mirror ? (main.mirrorPercentage?.value ?? 100) : null,
-    abMatch: http.some((r) => r.match && r.route.some((d) => d.destination.host.startsWith(`${t.service}-canary`))),
+    abMatch: http.some((r) => r !== main && isCanaryOnly(r)),
   };
 }
 
@@ -66,6 +102,9 @@ export function createIstioRouter(custom: k8s.CustomObjectsApi): TrafficRouter {
   const router: TrafficRouter = {
     kind: 'istio',
     async reconcile(t) {
+      for (const host of [`${t.service}-primary`, `${t.service}-canary`]) {
+        await applyCustomObject(custom, drRef(t, host), buildDestinationRule(t, host));
+      }
       const existing = await readCustomObject<VirtualService>(custom, vsRef(t));
       const weights = existing ? parseVirtualService(t, existing) : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
       await applyCustomObject(custom, vsRef(t), buildVirtualService(t, weights));

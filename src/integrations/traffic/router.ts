@@ -14,6 +14,23 @@ export interface HeaderMatch {
   regex?: string;
 }
 
+/** Service/route settings from the Canary's `service` block that the routers carry into their objects. */
+export interface RouteOptions {
+  /** Match conditions every route of this service carries (Flagger `service.match`). */
+  match?: Array<Record<string, unknown>>;
+  timeout?: string;
+  retries?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
+  corsPolicy?: Record<string, unknown>;
+  rewrite?: Record<string, unknown>;
+  /** Istio: DestinationRule trafficPolicy for `<svc>-primary` and `<svc>-canary`. */
+  trafficPolicy?: Record<string, unknown>;
+  /** Gateway API: parentRefs (Flagger `service.gatewayRefs`). */
+  gatewayRefs?: Array<Record<string, unknown>>;
+  /** Gateway API: extra RequestMirror filters (Flagger `service.mirror`). */
+  mirrors?: Array<Record<string, unknown>>;
+}
+
 export interface RouterTarget {
   namespace: string;
   /** Apex service name; the router addresses `<service>-primary` and `<service>-canary`. */
@@ -23,7 +40,8 @@ export interface RouterTarget {
   hosts?: string[];
   gateways?: string[];
   /** A/B match conditions (header/cookie). */
-  match?: Array<{ headers?: Record<string, HeaderMatch> }>;
+  match?: Array<{ headers?: Record<string, HeaderMatch> } & Record<string, unknown>>;
+  options?: RouteOptions;
 }
 
 export interface TrafficRouter {
