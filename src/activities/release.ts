@@ -181,6 +181,22 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         });
         if (r.delivered) delivered.push(notifier.name);
       }
+      // Flagger's `event` hooks: the payload's metadata gains eventMessage, eventType and timestamp (unix ms).
+      for (const h of ctx.eventHooks) {
+        const r = await callWebhook({
+          url: h.url,
+          timeoutMs: h.timeoutMs,
+          retries: h.retries,
+          payload: {
+            name: ctx.target.name,
+            namespace: ctx.target.namespace,
+            phase: n.kind,
+            checksum: ctx.checksum,
+            metadata: { ...h.metadata, eventMessage: n.message, eventType: n.severity === 'info' ? 'Normal' : 'Warning', timestamp: String(Date.now()) },
+          },
+        });
+        if (r.ok) delivered.push(`event:${h.name}`);
+      }
       return delivered;
     },
 

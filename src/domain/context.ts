@@ -33,6 +33,8 @@ export interface ReleaseContext {
   autoscalerRef?: { name: string };
   templates: Array<{ name: string; namespace: string; provider: { type: string; address?: string }; query: string }>;
   alerts: Array<{ name: string; severity: 'info' | 'warn' | 'error'; provider: { type: string; channel?: string; username?: string; address?: string } }>;
+  /** Flagger `event` webhooks: every notification is also POSTed to them (best-effort). */
+  eventHooks: Array<{ name: string; url: string; timeoutMs: number; retries: number; metadata: Record<string, string> }>;
   /** Webhook payload checksum (stable per spec + images). */
   checksum: string;
   /** Release identity for links and messages. */

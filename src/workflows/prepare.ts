@@ -75,6 +75,9 @@ export function prepareRelease(input: ReleaseInput, workflowId: string): Prepare
         ...(a.provider.address ? { address: a.provider.address } : {}),
       },
     })),
+    eventHooks: compiled.plan.hooks
+      .filter((h) => h.type === 'event')
+      .map((h) => ({ name: h.name, url: h.url, timeoutMs: h.timeoutMs, retries: h.retries, metadata: h.metadata })),
     checksum: fnv1a(JSON.stringify({ spec: bundle.value.canary.spec, images: input.images })),
     workflowId,
     newImages: { ...input.images },
