@@ -279,8 +279,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     // Cancelled (e.g. `temporal workflow cancel`): roll back in a scope that cannot itself be cancelled.
     result = await CancellationScope.nonCancellable(() => loop(decide(plan, state, { type: 'cancelled', now: workflowNow(), reason: 'workflow cancelled' })));
   }
-  upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }] as never);
-  await condition(allHandlersFinished);
+  upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }]);
+  // Non-cancellable: after a cancellation the root scope is cancelled, and a plain wait would end the run as
+  // "cancelled" instead of returning the rollback's result.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return result;
 }
 
