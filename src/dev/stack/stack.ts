@@ -53,6 +53,8 @@ interface Ctx {
 
 interface Component {
   name: ComponentName;
+  /** The main port; it must be free before the component starts. */
+  port: (cfg: StackConfig) => number;
   url: (cfg: StackConfig) => string;
   spawn: (ctx: Ctx) => SpawnSpec;
   healthy: (ctx: Ctx) => Promise<boolean>;
@@ -73,6 +75,7 @@ const bearer = (ctx: Ctx): Record<string, string> => ({ Authorization: `Bearer $
 const components: Record<ComponentName, Component> = {
   etcd: {
     name: 'etcd',
+    port: (c) => c.ports.etcd,
     url: (c) => `http://127.0.0.1:${c.ports.etcd}`,
     startTimeoutMs: 30_000,
     spawn: ({ cfg, tools }) => ({
@@ -94,6 +97,7 @@ const components: Record<ComponentName, Component> = {
   },
   'kube-apiserver': {
     name: 'kube-apiserver',
+    port: (c) => c.ports.apiserver,
     url: (c) => c.urls.apiserver,
     startTimeoutMs: 90_000,
     spawn: ({ cfg, tools, creds }) => ({
@@ -123,6 +127,7 @@ const components: Record<ComponentName, Component> = {
   },
   'kube-controller-manager': {
     name: 'kube-controller-manager',
+    port: (c) => c.ports.controllerManager,
     url: (c) => `https://127.0.0.1:${c.ports.controllerManager}/healthz`,
     startTimeoutMs: 60_000,
     spawn: ({ cfg, tools, creds }) => ({
@@ -146,6 +151,7 @@ const components: Record<ComponentName, Component> = {
   },
   'kube-scheduler': {
     name: 'kube-scheduler',
+    port: (c) => c.ports.scheduler,
     url: (c) => `https://127.0.0.1:${c.ports.scheduler}/healthz`,
     startTimeoutMs: 60_000,
     spawn: ({ cfg, tools }) => ({
@@ -165,6 +171,7 @@ const components: Record<ComponentName, Component> = {
   },
   kwok: {
     name: 'kwok',
+    port: (c) => c.ports.kwok,
     url: (c) => `http://127.0.0.1:${c.ports.kwok}/healthz`,
     startTimeoutMs: 60_000,
     spawn: ({ cfg, tools }) => ({
@@ -192,6 +199,7 @@ const components: Record<ComponentName, Component> = {
   },
   temporal: {
     name: 'temporal',
+    port: (c) => c.ports.temporal,
     url: (c) => c.urls.temporalUi,
     startTimeoutMs: 60_000,
     spawn: ({ cfg, tools }) => {
@@ -227,6 +235,7 @@ const components: Record<ComponentName, Component> = {
   },
   prometheus: {
     name: 'prometheus',
+    port: (c) => c.ports.prometheus,
     url: (c) => c.urls.prometheus,
     startTimeoutMs: 30_000,
     spawn: ({ cfg, tools }) => {
@@ -249,6 +258,7 @@ const components: Record<ComponentName, Component> = {
   },
   'mesh-sim': {
     name: 'mesh-sim',
+    port: (c) => c.ports.meshSim,
     url: (c) => `${c.urls.meshSim}/metrics`,
     startTimeoutMs: 30_000,
     spawn: () => nodeTs('mesh-sim', 'src/dev/mesh-sim/main.ts'),
@@ -256,6 +266,7 @@ const components: Record<ComponentName, Component> = {
   },
   'fake-slack': {
     name: 'fake-slack',
+    port: (c) => c.ports.fakeSlack,
     url: (c) => `${c.urls.fakeSlack}/api/`,
     startTimeoutMs: 30_000,
     spawn: () => nodeTs('fake-slack', 'src/dev/fake-slack/main.ts'),
@@ -263,6 +274,7 @@ const components: Record<ComponentName, Component> = {
   },
   'webhook-service': {
     name: 'webhook-service',
+    port: (c) => c.ports.webhook,
     url: (c) => c.urls.webhook,
     startTimeoutMs: 30_000,
     spawn: () => nodeTs('webhook-service', 'src/dev/webhook-service/main.ts'),
@@ -314,6 +326,13 @@ async function ensureComponent(comp: Component, ctx: Ctx): Promise<void> {
     return;
   }
   if (existing) await stopProcess(ctx.cfg.runDir, comp.name, 3000);
+  const port = comp.port(ctx.cfg);
+  if (await tcpOpen('127.0.0.1', port)) {
+    throw new Error(
+      `${comp.name}: port ${port} is already in use by a process this stack did not start (state dir ${ctx.cfg.stateDir}). ` +
+        `Stop it (e.g. \`fledge dev down\` in the checkout that started it) or choose other ports with FLEDGE_<NAME>_PORT.`,
+    );
+  }
   const rec = startProcess(comp.spawn(ctx), ctx.cfg.runDir, ctx.cfg.logDir);
   await waitFor(comp.name, () => comp.healthy(ctx), {
     timeoutMs: comp.startTimeoutMs,
