@@ -1,5 +1,6 @@
 // Where the local stack lives and which loopback ports it uses. Every port can be overridden by an env var
-// FLEDGE_<NAME>_PORT (e.g. FLEDGE_TEMPORAL_PORT=7233); the state dir by FLEDGE_STATE_DIR.
+// FLEDGE_<NAME>_PORT (e.g. FLEDGE_TEMPORAL_PORT=7233), all at once shifted by FLEDGE_PORT_OFFSET; the state dir
+// by FLEDGE_STATE_DIR.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,7 +52,10 @@ function envName(name: string): string {
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const stateDir = resolve(env.FLEDGE_STATE_DIR ?? join(projectRoot, '.fledge'));
-  const ports = { ...defaultPorts } as StackPorts;
+  // FLEDGE_PORT_OFFSET shifts every default port, so two stacks (say, a developer's and a test run's) can coexist.
+  const offset = Number(env.FLEDGE_PORT_OFFSET ?? 0);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 30000) throw new Error(`FLEDGE_PORT_OFFSET=${env.FLEDGE_PORT_OFFSET} is not a valid offset`);
+  const ports = Object.fromEntries(Object.entries(defaultPorts).map(([k, v]) => [k, v + offset])) as StackPorts;
   for (const key of Object.keys(defaultPorts) as PortName[]) {
     const raw = env[envName(key)];
     if (raw !== undefined && raw !== '') {
