@@ -4,16 +4,48 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
-  'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url',
-  'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 const fencedPatterns = [
   { group: ['node:*'], message: 'Workflow/domain code must be deterministic: no Node built-ins.' },
-  { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'], message: 'Only @temporalio/workflow (and /common) may be used here.' },
+  {
+    group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
+    message: 'Only @temporalio/workflow (and /common) may be used here.',
+  },
   { group: ['@kubernetes/*', '@slack/*'], message: 'Clients belong in src/integrations behind an activity.' },
   // Type-only imports (activity interfaces for proxyActivities) carry no code and are allowed.
-  { group: ['**/integrations/**', '**/activities/**', '**/cli/**', '**/dev/**'], message: 'Workflow/domain code cannot import I/O layers.', allowTypeImports: true },
+  {
+    group: ['**/integrations/**', '**/activities/**', '**/cli/**', '**/dev/**'],
+    message: 'Workflow/domain code cannot import I/O layers.',
+    allowTypeImports: true,
+  },
 ];
 
 export default tseslint.config(
@@ -21,20 +53,60 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', Buffer: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        Buffer: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
     },
   },
   {
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'No Node built-ins in workflow/domain code.' })), patterns: fencedPatterns }],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use workflow timers.' }, { name: 'fetch', message: 'I/O belongs in activities.' }, { name: 'process', message: 'No process access in workflow code.' }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use workflow-safe randomness.' }, { object: 'Date', property: 'now', message: 'The domain has no clock; workflow time comes from the workflow API.' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'No Node built-ins in workflow/domain code.',
+          })),
+          patterns: fencedPatterns,
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use workflow timers.' },
+        { name: 'fetch', message: 'I/O belongs in activities.' },
+        { name: 'process', message: 'No process access in workflow code.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Use workflow-safe randomness.' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'The domain has no clock; workflow time comes from the workflow API.',
+        },
+      ],
       'no-console': 'error',
     },
   },

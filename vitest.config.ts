@@ -29,5 +29,5 @@ export const config = defineConfig({
 });
 
 // Vitest loads the default export of its config file.
- 
+
 export default config;

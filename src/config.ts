@@ -45,9 +45,16 @@ export function loadFledgeConfig(env: NodeJS.ProcessEnv = process.env): FledgeCo
   if (e.TEMPORAL_TLS_CLIENT_CERT_PATH || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH) {
     tls = {
       ...(e.TEMPORAL_TLS_CLIENT_CERT_PATH && e.TEMPORAL_TLS_CLIENT_KEY_PATH
-        ? { clientCertPair: { crt: readFileSync(e.TEMPORAL_TLS_CLIENT_CERT_PATH), key: readFileSync(e.TEMPORAL_TLS_CLIENT_KEY_PATH) } }
+        ? {
+            clientCertPair: {
+              crt: readFileSync(e.TEMPORAL_TLS_CLIENT_CERT_PATH),
+              key: readFileSync(e.TEMPORAL_TLS_CLIENT_KEY_PATH),
+            },
+          }
         : {}),
-      ...(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH ? { serverRootCACertificate: readFileSync(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH) } : {}),
+      ...(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH
+        ? { serverRootCACertificate: readFileSync(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH) }
+        : {}),
       ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME } : {}),
     };
   } else if (e.TEMPORAL_TLS === 'true' || e.TEMPORAL_API_KEY) {
@@ -67,7 +74,11 @@ export function loadFledgeConfig(env: NodeJS.ProcessEnv = process.env): FledgeCo
   };
 }
 
-export function connectionOptions(cfg: FledgeConfig): { address: string; apiKey?: string; tls?: TlsSettings | true } {
+export function connectionOptions(cfg: FledgeConfig): {
+  address: string;
+  apiKey?: string;
+  tls?: TlsSettings | true;
+} {
   return {
     address: cfg.temporal.address,
     ...(cfg.temporal.apiKey ? { apiKey: cfg.temporal.apiKey } : {}),

@@ -30,7 +30,10 @@ function deploymentBody(ns: string, name: string, app: string, image: string): k
     spec: {
       replicas: 1,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'podinfod', image, ports: [{ name: 'http', containerPort: 9898 }] }] } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'podinfod', image, ports: [{ name: 'http', containerPort: 9898 }] }] },
+      },
     },
   };
 }
@@ -58,10 +61,20 @@ export function createDemoActivities(deps: DemoDeps) {
         [name, name, input.canaryImage],
       ];
       for (const [dep, app, image] of objs) {
-        await apps.patchNamespacedDeployment({ name: dep, namespace: ns, body: deploymentBody(ns, dep, app, image), fieldManager, force: true }, applyPatchOptions);
+        await apps.patchNamespacedDeployment(
+          { name: dep, namespace: ns, body: deploymentBody(ns, dep, app, image), fieldManager, force: true },
+          applyPatchOptions,
+        );
       }
-      for (const [svc, app] of [[`${name}-primary`, `${name}-primary`], [`${name}-canary`, name], [name, `${name}-primary`]] as const) {
-        await core.patchNamespacedService({ name: svc, namespace: ns, body: serviceBody(ns, svc, app), fieldManager, force: true }, applyPatchOptions);
+      for (const [svc, app] of [
+        [`${name}-primary`, `${name}-primary`],
+        [`${name}-canary`, name],
+        [name, `${name}-primary`],
+      ] as const) {
+        await core.patchNamespacedService(
+          { name: svc, namespace: ns, body: serviceBody(ns, svc, app), fieldManager, force: true },
+          applyPatchOptions,
+        );
       }
       await deps.router.reconcile(target(ns, name));
       const ready: Record<string, number> = {};
@@ -71,12 +84,19 @@ export function createDemoActivities(deps: DemoDeps) {
       }
       if (Object.values(ready).some((n) => n < 1)) {
         // Retried by Temporal until the pods are Ready (bounded by the activity's schedule-to-close timeout).
-        throw ApplicationFailure.retryable(`waiting for Ready replicas: ${JSON.stringify(ready)}`, 'NotReady');
+        throw ApplicationFailure.retryable(
+          `waiting for Ready replicas: ${JSON.stringify(ready)}`,
+          'NotReady',
+        );
       }
       return { readyReplicas: ready };
     },
 
-    async setDemoWeights(input: { namespace: string; name: string; canaryWeight: number }): Promise<RouteWeights> {
+    async setDemoWeights(input: {
+      namespace: string;
+      name: string;
+      canaryWeight: number;
+    }): Promise<RouteWeights> {
       const w = Math.max(0, Math.min(100, input.canaryWeight));
       const got = await deps.router.setRoutes(target(input.namespace, input.name), {
         primaryWeight: 100 - w,
@@ -85,13 +105,20 @@ export function createDemoActivities(deps: DemoDeps) {
         abMatch: false,
       });
       if (got.canaryWeight !== w) {
-        throw ApplicationFailure.nonRetryable(`read back canary weight ${got.canaryWeight}, wrote ${w}`, 'RouteReadBackMismatch');
+        throw ApplicationFailure.nonRetryable(
+          `read back canary weight ${got.canaryWeight}, wrote ${w}`,
+          'RouteReadBackMismatch',
+        );
       }
       return got;
     },
 
     /** Canary share of destination requests over `window`, in percent, as Prometheus sees it (null = no traffic yet). */
-    async observeSplit(input: { namespace: string; name: string; window: string }): Promise<{ canaryPercent: number | null }> {
+    async observeSplit(input: {
+      namespace: string;
+      name: string;
+      window: string;
+    }): Promise<{ canaryPercent: number | null }> {
       const rate = (workload: string) =>
         `sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="${input.namespace}",destination_workload="${workload}"}[${input.window}]))`;
       const q = `${rate(input.name)} / (${rate(input.name)} + ${rate(`${input.name}-primary`)}) * 100`;

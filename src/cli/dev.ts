@@ -6,12 +6,15 @@ function parseOnly(value: string | undefined): ComponentName[] | undefined {
   if (!value) return undefined;
   const names = value.split(',').map((s) => s.trim());
   const bad = names.filter((n) => !(componentOrder as string[]).includes(n));
-  if (bad.length > 0) throw new Error(`unknown component(s): ${bad.join(', ')}; known: ${componentOrder.join(', ')}`);
+  if (bad.length > 0)
+    throw new Error(`unknown component(s): ${bad.join(', ')}; known: ${componentOrder.join(', ')}`);
   return names as ComponentName[];
 }
 
 export function registerDevCommands(program: Command): void {
-  const dev = program.command('dev').description('run the embedded local stack (Kubernetes, Temporal, Prometheus, fakes)');
+  const dev = program
+    .command('dev')
+    .description('run the embedded local stack (Kubernetes, Temporal, Prometheus, fakes)');
   dev
     .command('up')
     .description('start every part of the local stack (idempotent; already-running parts are kept)')

@@ -6,21 +6,31 @@ import type { ReleaseStatus } from '../domain/status.js';
 import { loadFledgeConfig } from '../config.js';
 import { connectClient, webUiWorkflowUrl } from '../starter.js';
 import { laneStatusQuery, laneWorkflowId } from '../workflows/lane.js';
-import { operatorActionNames, statusQuery, type OperatorActionName, type OperatorRequest } from '../workflows/messages.js';
+import {
+  operatorActionNames,
+  statusQuery,
+  type OperatorActionName,
+  type OperatorRequest,
+} from '../workflows/messages.js';
 import { exitCodes, CliError } from './errors.js';
 
 /** `<namespace>/<name>` (a target: its lane's current release) or a workflow ID (`fledge/...`). */
 export async function resolveRelease(client: Client, ref: string): Promise<string> {
   if (ref.startsWith('fledge/')) return ref;
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(ref);
-  if (!m?.[1] || !m[2]) throw new CliError(`"${ref}" is neither a release ID (fledge/...) nor a target <namespace>/<name>`, exitCodes.invalidInput);
+  if (!m?.[1] || !m[2])
+    throw new CliError(
+      `"${ref}" is neither a release ID (fledge/...) nor a target <namespace>/<name>`,
+      exitCodes.invalidInput,
+    );
   try {
     const lane = await client.workflow.getHandle(laneWorkflowId(m[1], m[2])).query(laneStatusQuery);
     const id = lane.current ?? lane.recent[lane.recent.length - 1]?.releaseId;
     if (!id) throw new CliError(`target ${ref} has no releases yet`, exitCodes.notFound);
     return id;
   } catch (e) {
-    if (e instanceof WorkflowNotFoundError) throw new CliError(`unknown target ${ref}: no release was ever started for it`, exitCodes.notFound);
+    if (e instanceof WorkflowNotFoundError)
+      throw new CliError(`unknown target ${ref}: no release was ever started for it`, exitCodes.notFound);
     throw e;
   }
 }
@@ -38,30 +48,44 @@ export function formatStatus(id: string, st: ReleaseStatus, link: string): strin
     `  waiting for ${st.waitingFor}`,
   ];
   for (const m of st.lastAnalysis?.metrics ?? []) lines.push(`  metric      ${m.text}`);
-  if (st.pendingGate) lines.push(`  gate        ${st.pendingGate.gate} pending — ${st.pendingGate.howToApprove}`);
+  if (st.pendingGate)
+    lines.push(`  gate        ${st.pendingGate.gate} pending — ${st.pendingGate.howToApprove}`);
   if (st.outcome) lines.push(`  outcome     ${st.outcome}${st.reason ? ` — ${st.reason.message}` : ''}`);
   lines.push(`  web ui      ${link}`);
   return lines.join('\n');
 }
 
-async function sendAction(action: OperatorActionName, ref: string, opts: { reason?: string; actor?: string; gate?: string; output?: string }): Promise<void> {
+async function sendAction(
+  action: OperatorActionName,
+  ref: string,
+  opts: { reason?: string; actor?: string; gate?: string; output?: string },
+): Promise<void> {
   const cfg = loadFledgeConfig();
   const client = await connectClient(cfg);
   try {
     const id = await resolveRelease(client, ref);
-    const req: OperatorRequest = { actor: opts.actor ?? defaultActor(), reason: opts.reason ?? '', ...(opts.gate ? { gate: opts.gate } : {}) };
+    const req: OperatorRequest = {
+      actor: opts.actor ?? defaultActor(),
+      reason: opts.reason ?? '',
+      ...(opts.gate ? { gate: opts.gate } : {}),
+    };
     let st: ReleaseStatus;
     try {
       st = (await client.workflow.getHandle(id).executeUpdate(action, { args: [req] })) as ReleaseStatus;
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) {
-        throw new CliError(`${action} rejected: ${e.cause instanceof Error ? e.cause.message : e.message}`, exitCodes.rejected);
+        throw new CliError(
+          `${action} rejected: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+          exitCodes.rejected,
+        );
       }
-      if (e instanceof WorkflowNotFoundError) throw new CliError(`release ${id} not found`, exitCodes.notFound);
+      if (e instanceof WorkflowNotFoundError)
+        throw new CliError(`release ${id} not found`, exitCodes.notFound);
       throw e;
     }
     if (opts.output === 'json') console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
-    else console.log(`${action} accepted (${req.actor}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id))}`);
+    else
+      console.log(`${action} accepted (${req.actor}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id))}`);
   } finally {
     await client.connection.close();
   }
@@ -82,7 +106,8 @@ export function registerOperatorCommands(program: Command): void {
         if (opts.output === 'json') console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
         else console.log(formatStatus(id, st, webUiWorkflowUrl(cfg, id)));
       } catch (e) {
-        if (e instanceof WorkflowNotFoundError) throw new CliError(`release ${ref} not found`, exitCodes.notFound);
+        if (e instanceof WorkflowNotFoundError)
+          throw new CliError(`release ${ref} not found`, exitCodes.notFound);
         throw e;
       } finally {
         await client.connection.close();
@@ -105,6 +130,8 @@ export function registerOperatorCommands(program: Command): void {
       .option('--actor <name>', 'who is acting (default $FLEDGE_ACTOR or <user>@cli)')
       .option('-o, --output <format>', 'text or json', 'text');
     if (action === 'approve') cmd.option('--gate <gate>', 'which gate (default: the pending one)');
-    cmd.action(async (ref: string, opts: { reason: string; actor?: string; gate?: string; output: string }) => sendAction(action, ref, opts));
+    cmd.action(async (ref: string, opts: { reason: string; actor?: string; gate?: string; output: string }) =>
+      sendAction(action, ref, opts),
+    );
   }
 }

@@ -24,7 +24,10 @@ async function resetNamespace(kc: k8s.KubeConfig): Promise<void> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   for (let i = 0; i < 120; i++) {
-    const gone = await core.readNamespace({ name: namespace }).then(() => false, () => true);
+    const gone = await core.readNamespace({ name: namespace }).then(
+      () => false,
+      () => true,
+    );
     if (gone) break;
     await sleep(500);
   }
@@ -37,14 +40,36 @@ async function resetNamespace(kc: k8s.KubeConfig): Promise<void> {
       spec: {
         replicas: 2,
         selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'podinfod', image: 'ghcr.io/stefanprodan/podinfo:6.5.0', ports: [{ name: 'http', containerPort: 9898 }] }] } },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'podinfod',
+                image: 'ghcr.io/stefanprodan/podinfo:6.5.0',
+                ports: [{ name: 'http', containerPort: 9898 }],
+              },
+            ],
+          },
+        },
       },
     },
   });
 }
 
-async function watchRelease(client: Client, cfg: FledgeConfig, yaml: string, image: string): Promise<ReleaseResult> {
-  const sub = await submitRelease(client, cfg, { yaml, fileName: 'examples/podinfo-canary.yaml', images: { podinfod: image }, initiator: 'demo', retry: true });
+async function watchRelease(
+  client: Client,
+  cfg: FledgeConfig,
+  yaml: string,
+  image: string,
+): Promise<ReleaseResult> {
+  const sub = await submitRelease(client, cfg, {
+    yaml,
+    fileName: 'examples/podinfo-canary.yaml',
+    images: { podinfod: image },
+    initiator: 'demo',
+    retry: true,
+  });
   console.log(`\n▶ release ${sub.workflowId}\n  ${sub.link}`);
   const handle = client.workflow.getHandle(sub.workflowId);
   let last = '';
@@ -77,7 +102,10 @@ async function main(): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(stackCfg.kubeconfig);
   await resetNamespace(kc);
-  const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8').replaceAll('http://127.0.0.1:29103', stackCfg.urls.webhook);
+  const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8').replaceAll(
+    'http://127.0.0.1:29103',
+    stackCfg.urls.webhook,
+  );
   const { worker, connection } = await createFledgeWorker(cfg);
   const client = await connectClient(cfg);
   console.log(`\nDemo: podinfo in namespace ${namespace} (6.5.0) gets two releases on the local stack.`);
@@ -91,10 +119,18 @@ async function main(): Promise<void> {
   });
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const primary = await apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace });
-  const slack = ((await (await fetch(`${stackCfg.urls.fakeSlack}/_messages?channel=releases`)).json()) as { messages: unknown[] }).messages;
-  console.log(`\nPrimary now runs ${primary.spec?.template.spec?.containers[0]?.image}; outcomes: ${results.map((r) => r.outcome).join(', ')}.`);
+  const slack = (
+    (await (await fetch(`${stackCfg.urls.fakeSlack}/_messages?channel=releases`)).json()) as {
+      messages: unknown[];
+    }
+  ).messages;
+  console.log(
+    `\nPrimary now runs ${primary.spec?.template.spec?.containers[0]?.image}; outcomes: ${results.map((r) => r.outcome).join(', ')}.`,
+  );
   console.log(`Slack (fake) received ${slack.length} messages: ${stackCfg.urls.fakeSlack}/_messages`);
-  console.log(`Find the releases in the Web UI with: FledgeTarget = "${namespace}/podinfo"   ·   stop the stack: npx fledge dev down`);
+  console.log(
+    `Find the releases in the Web UI with: FledgeTarget = "${namespace}/podinfo"   ·   stop the stack: npx fledge dev down`,
+  );
   await client.connection.close();
   await connection.close();
   if (results[0]?.outcome !== 'Promoted' || results[1]?.outcome !== 'RolledBack') process.exitCode = 1;

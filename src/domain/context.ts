@@ -28,13 +28,31 @@ export interface ReleaseContext {
       mirrors?: Array<Record<string, unknown>>;
     };
     /** Labels/annotations for the apex, primary and canary Services. */
-    metadata: Record<'apex' | 'primary' | 'canary', { labels: Record<string, string>; annotations: Record<string, string> }>;
+    metadata: Record<
+      'apex' | 'primary' | 'canary',
+      { labels: Record<string, string>; annotations: Record<string, string> }
+    >;
   };
   autoscalerRef?: { name: string };
-  templates: Array<{ name: string; namespace: string; provider: { type: string; address?: string }; query: string }>;
-  alerts: Array<{ name: string; severity: 'info' | 'warn' | 'error'; provider: { type: string; channel?: string; username?: string; address?: string } }>;
+  templates: Array<{
+    name: string;
+    namespace: string;
+    provider: { type: string; address?: string };
+    query: string;
+  }>;
+  alerts: Array<{
+    name: string;
+    severity: 'info' | 'warn' | 'error';
+    provider: { type: string; channel?: string; username?: string; address?: string };
+  }>;
   /** Flagger `event` webhooks: every notification is also POSTed to them (best-effort). */
-  eventHooks: Array<{ name: string; url: string; timeoutMs: number; retries: number; metadata: Record<string, string> }>;
+  eventHooks: Array<{
+    name: string;
+    url: string;
+    timeoutMs: number;
+    retries: number;
+    metadata: Record<string, string>;
+  }>;
   /** Webhook payload checksum (stable per spec + images). */
   checksum: string;
   /** Release identity for links and messages. */

@@ -106,13 +106,16 @@ export function renderQuery(template: string, ctx: TemplateContext): RenderResul
       return match;
     }
     const q = inQuote[offset];
-    if (q === '"' || q === "'") return q === '"' ? escapePromqlString(value) : value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    if (q === '"' || q === "'")
+      return q === '"' ? escapePromqlString(value) : value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
     if (q === '`') {
       if (value.includes('`')) errors.push(`value of {{ ${name} }} contains a backquote`);
       return value;
     }
     if (!plainToken.test(value)) {
-      errors.push(`value of {{ ${name} }} (${JSON.stringify(value)}) is used outside a string literal and is not a plain token`);
+      errors.push(
+        `value of {{ ${name} }} (${JSON.stringify(value)}) is used outside a string literal and is not a plain token`,
+      );
       return match;
     }
     return value;

@@ -27,7 +27,11 @@ export async function demoTrafficShift(input: DemoShiftInput): Promise<DemoShift
   for (const w of input.weights) {
     await acts.setDemoWeights({ namespace: input.namespace, name: input.name, canaryWeight: w });
     await sleep(input.holdMs);
-    const { canaryPercent } = await acts.observeSplit({ namespace: input.namespace, name: input.name, window: input.window });
+    const { canaryPercent } = await acts.observeSplit({
+      namespace: input.namespace,
+      name: input.name,
+      window: input.window,
+    });
     log.info('weight step observed', { canaryWeight: w, canaryPercent });
     steps.push({ canaryWeight: w, observedCanaryPercent: canaryPercent });
   }

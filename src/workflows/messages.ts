@@ -3,7 +3,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type OperatorActionName = 'approve' | 'pause' | 'resume' | 'promote' | 'abort';
-export const operatorActionNames: readonly OperatorActionName[] = ['approve', 'pause', 'resume', 'promote', 'abort'];
+export const operatorActionNames: readonly OperatorActionName[] = [
+  'approve',
+  'pause',
+  'resume',
+  'promote',
+  'abort',
+];
 
 /** Who acts and why; both are recorded in the release's audit log and result. */
 export interface OperatorRequest {

@@ -4,7 +4,14 @@
 import { fnv1a, type ReleaseContext } from '../domain/context.js';
 import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseState } from '../domain/state.js';
-import { compileRelease, formatSpecErrors, validateCanaryBundle, validateImages, type CompiledRelease, type SpecError } from '../domain/spec/index.js';
+import {
+  compileRelease,
+  formatSpecErrors,
+  validateCanaryBundle,
+  validateImages,
+  type CompiledRelease,
+  type SpecError,
+} from '../domain/spec/index.js';
 
 export interface ReleaseInput {
   /** The Canary, MetricTemplate and AlertProvider documents, as JSON (e.g. a parsed multi-document YAML). */
@@ -23,7 +30,12 @@ export type Prepared =
 
 export function prepareRelease(input: ReleaseInput, workflowId: string): Prepared {
   if (!input || typeof input !== 'object' || !Array.isArray(input.documents)) {
-    const errors: SpecError[] = [{ path: 'input.documents', message: 'expected an array of Canary/MetricTemplate/AlertProvider documents' }];
+    const errors: SpecError[] = [
+      {
+        path: 'input.documents',
+        message: 'expected an array of Canary/MetricTemplate/AlertProvider documents',
+      },
+    ];
     return { ok: false, message: formatSpecErrors(errors), errors };
   }
   const bundle = validateCanaryBundle(input.documents);
@@ -77,7 +89,13 @@ export function prepareRelease(input: ReleaseInput, workflowId: string): Prepare
     })),
     eventHooks: compiled.plan.hooks
       .filter((h) => h.type === 'event')
-      .map((h) => ({ name: h.name, url: h.url, timeoutMs: h.timeoutMs, retries: h.retries, metadata: h.metadata })),
+      .map((h) => ({
+        name: h.name,
+        url: h.url,
+        timeoutMs: h.timeoutMs,
+        retries: h.retries,
+        metadata: h.metadata,
+      })),
     checksum: fnv1a(JSON.stringify({ spec: bundle.value.canary.spec, images: input.images })),
     workflowId,
     newImages: { ...input.images },

@@ -7,7 +7,10 @@ export function statusMarkdown(st: ReleaseStatus): string {
   const rows: Array<[string, string]> = [
     ['Phase', st.phase + (st.paused ? ` (paused by ${st.paused.by})` : '')],
     ['Progress', st.progressText],
-    ['Traffic', `primary ${st.weights.primary}% · canary ${st.weights.canary}%${st.weights.mirror !== null ? ` · mirror ${st.weights.mirror}%` : ''}${st.weights.abMatch ? ' · A/B match → canary' : ''}`],
+    [
+      'Traffic',
+      `primary ${st.weights.primary}% · canary ${st.weights.canary}%${st.weights.mirror !== null ? ` · mirror ${st.weights.mirror}%` : ''}${st.weights.abMatch ? ' · A/B match → canary' : ''}`,
+    ],
     ['Failed checks', `${st.failedChecks}/${st.threshold}`],
     ['Waiting for', st.waitingFor],
   ];
@@ -17,6 +20,10 @@ export function statusMarkdown(st: ReleaseStatus): string {
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`)].join('\n');
 }
 
-export function staticSummary(target: { namespace: string; name: string }, images: Record<string, string>, strategy: string): string {
+export function staticSummary(
+  target: { namespace: string; name: string },
+  images: Record<string, string>,
+  strategy: string,
+): string {
   return `Release ${target.namespace}/${target.name} → ${Object.values(images).join(', ')} (${strategy})`;
 }

@@ -19,7 +19,10 @@ beforeAll(async () => {
     port: 9898,
     gateways: ['istio-ingress/public'],
     hosts: ['app.example.com'],
-    match: [{ headers: { 'x-canary': { exact: 'insider' } } }, { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } }],
+    match: [
+      { headers: { 'x-canary': { exact: 'insider' } } },
+      { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } },
+    ],
   };
 });
 afterAll(async () => {
@@ -29,15 +32,27 @@ afterAll(async () => {
 describe('Gateway API router', () => {
   it('creates the HTTPRoute at 100% primary, then writes and reads back weights, mirror and A/B rules', async () => {
     await router.reconcile(t);
-    expect(await router.getRoutes(t)).toEqual({ primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false });
-    expect(await router.setRoutes(t, { primaryWeight: 80, canaryWeight: 20, mirrorPercent: null, abMatch: false })).toEqual({
+    expect(await router.getRoutes(t)).toEqual({
+      primaryWeight: 100,
+      canaryWeight: 0,
+      mirrorPercent: null,
+      abMatch: false,
+    });
+    expect(
+      await router.setRoutes(t, { primaryWeight: 80, canaryWeight: 20, mirrorPercent: null, abMatch: false }),
+    ).toEqual({
       primaryWeight: 80,
       canaryWeight: 20,
       mirrorPercent: null,
       abMatch: false,
     });
-    expect((await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: 30, abMatch: false })).mirrorPercent).toBe(30);
-    expect(await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true })).toEqual({
+    expect(
+      (await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: 30, abMatch: false }))
+        .mirrorPercent,
+    ).toBe(30);
+    expect(
+      await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true }),
+    ).toEqual({
       primaryWeight: 100,
       canaryWeight: 0,
       mirrorPercent: null,
@@ -50,9 +65,13 @@ describe('Gateway API router', () => {
       namespace: ns.name,
       name: 'podinfo',
     })) as { spec: { parentRefs: unknown[]; rules: Array<{ matches: Array<{ headers?: unknown[] }> }> } };
-    expect(obj.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'istio-ingress' }]);
+    expect(obj.spec.parentRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'istio-ingress' },
+    ]);
     expect(obj.spec.rules[0]?.matches).toHaveLength(2);
-    expect(obj.spec.rules[0]?.matches[1]?.headers).toEqual([{ name: 'cookie', type: 'RegularExpression', value: '^(.*?;)?(canary=always)(;.*)?$' }]);
+    expect(obj.spec.rules[0]?.matches[1]?.headers).toEqual([
+      { name: 'cookie', type: 'RegularExpression', value: '^(.*?;)?(canary=always)(;.*)?$' },
+    ]);
   });
 });
 
@@ -74,17 +93,37 @@ describe('Gateway API router with the Canary service settings', () => {
       },
     };
     await router.reconcile(full);
-    expect(await router.setRoutes(full, { primaryWeight: 60, canaryWeight: 40, mirrorPercent: null, abMatch: false })).toMatchObject({ primaryWeight: 60, canaryWeight: 40 });
+    expect(
+      await router.setRoutes(full, {
+        primaryWeight: 60,
+        canaryWeight: 40,
+        mirrorPercent: null,
+        abMatch: false,
+      }),
+    ).toMatchObject({ primaryWeight: 60, canaryWeight: 40 });
     const obj = (await c.custom.getNamespacedCustomObject({
       group: 'gateway.networking.k8s.io',
       version: 'v1',
       plural: 'httproutes',
       namespace: ns.name,
       name: 'web',
-    })) as { spec: { parentRefs: unknown[]; rules: Array<Record<string, unknown> & { filters?: Array<{ type: string }> }> } };
+    })) as {
+      spec: {
+        parentRefs: unknown[];
+        rules: Array<Record<string, unknown> & { filters?: Array<{ type: string }> }>;
+      };
+    };
     expect(obj.spec.parentRefs).toMatchObject([{ name: 'public', namespace: 'gw', sectionName: 'https' }]);
     const rule = obj.spec.rules[0];
-    expect(rule).toMatchObject({ matches: [{ path: { type: 'PathPrefix', value: '/api' }, method: 'GET' }], timeouts: { request: '5s' } });
-    expect(rule?.filters?.map((f) => f.type)).toEqual(['RequestHeaderModifier', 'ResponseHeaderModifier', 'URLRewrite', 'RequestMirror']);
+    expect(rule).toMatchObject({
+      matches: [{ path: { type: 'PathPrefix', value: '/api' }, method: 'GET' }],
+      timeouts: { request: '5s' },
+    });
+    expect(rule?.filters?.map((f) => f.type)).toEqual([
+      'RequestHeaderModifier',
+      'ResponseHeaderModifier',
+      'URLRewrite',
+      'RequestMirror',
+    ]);
   });
 });

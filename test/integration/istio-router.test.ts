@@ -13,7 +13,12 @@ beforeAll(async () => {
   c = kube();
   ns = await withNamespace(c, 'it-istio');
   router = createIstioRouter(c.custom);
-  t = { namespace: ns.name, service: 'podinfo', port: 9898, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] };
+  t = {
+    namespace: ns.name,
+    service: 'podinfo',
+    port: 9898,
+    match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
+  };
 });
 afterAll(async () => {
   await ns?.cleanup();
@@ -22,26 +27,37 @@ afterAll(async () => {
 describe('Istio router', () => {
   it('creates the VirtualService at 100% primary and keeps existing weights on reconcile', async () => {
     await router.reconcile(t);
-    expect(await router.getRoutes(t)).toEqual({ primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false });
+    expect(await router.getRoutes(t)).toEqual({
+      primaryWeight: 100,
+      canaryWeight: 0,
+      mirrorPercent: null,
+      abMatch: false,
+    });
     await router.setRoutes(t, { primaryWeight: 70, canaryWeight: 30, mirrorPercent: null, abMatch: false });
     await router.reconcile(t);
     expect((await router.getRoutes(t)).canaryWeight).toBe(30);
   });
 
   it('writes weights, mirroring and the A/B match route and reads them back', async () => {
-    expect(await router.setRoutes(t, { primaryWeight: 90, canaryWeight: 10, mirrorPercent: null, abMatch: false })).toEqual({
+    expect(
+      await router.setRoutes(t, { primaryWeight: 90, canaryWeight: 10, mirrorPercent: null, abMatch: false }),
+    ).toEqual({
       primaryWeight: 90,
       canaryWeight: 10,
       mirrorPercent: null,
       abMatch: false,
     });
-    expect(await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: 25, abMatch: false })).toEqual({
+    expect(
+      await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: 25, abMatch: false }),
+    ).toEqual({
       primaryWeight: 100,
       canaryWeight: 0,
       mirrorPercent: 25,
       abMatch: false,
     });
-    expect(await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true })).toEqual({
+    expect(
+      await router.setRoutes(t, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true }),
+    ).toEqual({
       primaryWeight: 100,
       canaryWeight: 0,
       mirrorPercent: null,
@@ -84,32 +100,60 @@ describe('Istio router with the Canary service settings', () => {
         timeout: '5s',
         retries: { attempts: 3, perTryTimeout: '1s', retryOn: 'gateway-error,connect-failure' },
         headers: { request: { add: { 'x-release': 'fledge' } }, response: { remove: ['x-powered-by'] } },
-        corsPolicy: { allowOrigins: [{ exact: 'https://example.com' }], allowMethods: ['GET'], maxAge: '24h' },
+        corsPolicy: {
+          allowOrigins: [{ exact: 'https://example.com' }],
+          allowMethods: ['GET'],
+          maxAge: '24h',
+        },
         rewrite: { uri: '/' },
         trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } },
       },
     };
     await router.reconcile(full);
-    expect(await router.setRoutes(full, { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: true })).toEqual({
+    expect(
+      await router.setRoutes(full, {
+        primaryWeight: 100,
+        canaryWeight: 0,
+        mirrorPercent: null,
+        abMatch: true,
+      }),
+    ).toEqual({
       primaryWeight: 100,
       canaryWeight: 0,
       mirrorPercent: null,
       abMatch: true,
     });
     const get = (plural: string, name: string) =>
-      c.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural, namespace: ns.name, name }) as Promise<{
+      c.custom.getNamespacedCustomObject({
+        group: 'networking.istio.io',
+        version: 'v1',
+        plural,
+        namespace: ns.name,
+        name,
+      }) as Promise<{
         spec: Record<string, unknown> & { http?: Array<Record<string, unknown>> };
       }>;
     const vs = await get('virtualservices', 'web');
     expect(vs.spec.gateways).toEqual(['istio-system/public']);
     expect(vs.spec.hosts).toEqual(['web', 'web.example.com']);
     const main = vs.spec.http?.[1];
-    expect(main).toMatchObject({ match: [{ uri: { prefix: '/api' } }], timeout: '5s', retries: { attempts: 3 }, rewrite: { uri: '/' } });
+    expect(main).toMatchObject({
+      match: [{ uri: { prefix: '/api' } }],
+      timeout: '5s',
+      retries: { attempts: 3 },
+      rewrite: { uri: '/' },
+    });
     expect(main?.corsPolicy).toMatchObject({ allowMethods: ['GET'] });
-    expect(vs.spec.http?.[0]).toMatchObject({ match: [{ headers: { 'x-canary': { exact: 'insider' } }, uri: { prefix: '/api' } }], timeout: '5s' });
+    expect(vs.spec.http?.[0]).toMatchObject({
+      match: [{ headers: { 'x-canary': { exact: 'insider' } }, uri: { prefix: '/api' } }],
+      timeout: '5s',
+    });
     for (const host of ['web-primary', 'web-canary']) {
       const dr = await get('destinationrules', host);
-      expect(dr.spec).toEqual({ host, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } } });
+      expect(dr.spec).toEqual({
+        host,
+        trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } },
+      });
     }
   });
 });

@@ -28,14 +28,22 @@ describe('local Kubernetes', () => {
     });
     const rs = await eventually('a ReplicaSet owned by the Deployment', async () => {
       const list = await c.apps.listNamespacedReplicaSet({ namespace: ns.name });
-      return list.items.find((r) => r.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === 'web'));
+      return list.items.find((r) =>
+        r.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === 'web'),
+      );
     });
     expect(rs.spec?.replicas).toBe(2);
-    const pods = await eventually('2 Ready pods', async () => {
-      const list = await c.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
-      const ready = list.items.filter((p) => p.status?.conditions?.some((cd) => cd.type === 'Ready' && cd.status === 'True'));
-      return ready.length === 2 ? ready : undefined;
-    }, { timeoutMs: 60_000 });
+    const pods = await eventually(
+      '2 Ready pods',
+      async () => {
+        const list = await c.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
+        const ready = list.items.filter((p) =>
+          p.status?.conditions?.some((cd) => cd.type === 'Ready' && cd.status === 'True'),
+        );
+        return ready.length === 2 ? ready : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     for (const p of pods) {
       expect(p.spec?.nodeName).toBe('kwok-node-0');
       expect(p.status?.phase).toBe('Running');
@@ -74,8 +82,17 @@ describe('local Kubernetes', () => {
     expect(created.spec.http[0]?.route[1]?.weight).toBe(10);
 
     const err = await c.custom
-      .createNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: ns.name, plural: 'virtualservices', body: vs('ten') })
-      .then(() => undefined, (e: unknown) => e);
+      .createNamespacedCustomObject({
+        group: 'networking.istio.io',
+        version: 'v1',
+        namespace: ns.name,
+        plural: 'virtualservices',
+        body: vs('ten'),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(k8s.ApiException);
     expect((err as k8s.ApiException<string>).code).toBe(422);
     expect(String((err as k8s.ApiException<string>).body)).toMatch(/weight/);
@@ -98,14 +115,20 @@ describe('local Kubernetes', () => {
         ],
       },
     });
-    const args = { group: 'gateway.networking.k8s.io', version: 'v1', namespace: ns.name, plural: 'httproutes' };
+    const args = {
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      namespace: ns.name,
+      plural: 'httproutes',
+    };
     const created = (await c.custom.createNamespacedCustomObject({ ...args, body: route(10) })) as {
       spec: { rules: Array<{ backendRefs: Array<{ weight: number }> }> };
     };
     expect(created.spec.rules[0]?.backendRefs[1]?.weight).toBe(10);
-    const err = await c.custom
-      .createNamespacedCustomObject({ ...args, body: route('ten') })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await c.custom.createNamespacedCustomObject({ ...args, body: route('ten') }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as k8s.ApiException<string>).code).toBe(422);
     expect(String((err as k8s.ApiException<string>).body)).toMatch(/weight/);
   });

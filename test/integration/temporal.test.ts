@@ -11,7 +11,10 @@ let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
   const cfg = stack();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.urls.temporal, namespace: cfg.temporalNamespace });
+  env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: cfg.urls.temporal,
+    namespace: cfg.temporalNamespace,
+  });
 });
 afterAll(async () => {
   await env?.teardown();
@@ -28,10 +31,16 @@ describe('local Temporal dev server', () => {
       activities: { shout: async (t: string) => t.toUpperCase() },
     });
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(echoWorkflow, { taskQueue, workflowId: taskQueue, args: ['hello'] });
+      const handle = await env.client.workflow.start(echoWorkflow, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: ['hello'],
+      });
       expect(await handle.executeUpdate(addUpdate, { args: [2] })).toBe(2);
       expect(await handle.executeUpdate(addUpdate, { args: [3] })).toBe(5);
-      await expect(handle.executeUpdate(addUpdate, { args: [-1] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(addUpdate, { args: [-1] })).rejects.toBeInstanceOf(
+        WorkflowUpdateFailedError,
+      );
       expect(await handle.query(stateQuery)).toEqual({ total: 5, released: null });
       await handle.signal(releaseSignal, 'alice');
       return handle.result();
@@ -46,8 +55,20 @@ describe('local Temporal dev server', () => {
   });
 
   it('has Fledge search attributes registered', async () => {
-    const res = await env.connection.operatorService.listSearchAttributes({ namespace: stack().temporalNamespace });
+    const res = await env.connection.operatorService.listSearchAttributes({
+      namespace: stack().temporalNamespace,
+    });
     const names = Object.keys(res.customAttributes ?? {});
-    expect(names).toEqual(expect.arrayContaining(['FledgeTarget', 'FledgeNamespace', 'FledgeImageTag', 'FledgePhase', 'FledgeWeight', 'FledgeOutcome', 'FledgeInitiator']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'FledgeTarget',
+        'FledgeNamespace',
+        'FledgeImageTag',
+        'FledgePhase',
+        'FledgeWeight',
+        'FledgeOutcome',
+        'FledgeInitiator',
+      ]),
+    );
   });
 });

@@ -1,7 +1,11 @@
 // The Deployment WorkloadController against the real control plane (controllers + kwok make pods Ready).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequestBudget } from '../../src/integrations/kubernetes/budget.js';
-import { createWorkloadController, WorkloadError, type WorkloadController } from '../../src/integrations/kubernetes/workloads.js';
+import {
+  createWorkloadController,
+  WorkloadError,
+  type WorkloadController,
+} from '../../src/integrations/kubernetes/workloads.js';
 import { deployment, eventually, kube, withNamespace, type KubeClients } from '../support/stack.js';
 
 let c: KubeClients;
@@ -31,16 +35,21 @@ describe('Deployment workload controller', () => {
     const primary = await c.apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace: ns.name });
     expect(primary.spec?.selector.matchLabels).toEqual({ app: 'podinfo-primary' });
     expect(primary.spec?.replicas).toBe(2);
-    const r = await eventually('primary ready', async () => {
-      const rd = await ctl.readiness(t(), 'primary', 100);
-      return rd.ready ? rd : undefined;
-    }, { timeoutMs: 60_000 });
+    const r = await eventually(
+      'primary ready',
+      async () => {
+        const rd = await ctl.readiness(t(), 'primary', 100);
+        return rd.ready ? rd : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(r.readyReplicas).toBe(2);
   });
 
   it('creates the three Services with Flagger selectors', async () => {
     await ctl.ensureServices(t(), { service: 'podinfo', port: 9898 });
-    const sel = async (n: string) => (await c.core.readNamespacedService({ name: n, namespace: ns.name })).spec?.selector;
+    const sel = async (n: string) =>
+      (await c.core.readNamespacedService({ name: n, namespace: ns.name })).spec?.selector;
     expect(await sel('podinfo')).toEqual({ app: 'podinfo-primary' });
     expect(await sel('podinfo-primary')).toEqual({ app: 'podinfo-primary' });
     expect(await sel('podinfo-canary')).toEqual({ app: 'podinfo' });
@@ -51,12 +60,22 @@ describe('Deployment workload controller', () => {
     await ctl.setCanaryImages(t(), { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
     expect(await ctl.images(t(), 'canary')).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
     expect(await ctl.scaleCanary(t(), 'up')).toBe(2);
-    await eventually('canary ready', async () => ((await ctl.readiness(t(), 'canary', 100)).ready ? true : undefined), { timeoutMs: 60_000 });
+    await eventually(
+      'canary ready',
+      async () => ((await ctl.readiness(t(), 'canary', 100)).ready ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
     expect(await ctl.promote(t())).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
     expect(await ctl.images(t(), 'primary')).toEqual({ app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
-    await eventually('primary rolled out', async () => ((await ctl.readiness(t(), 'primary', 100)).ready ? true : undefined), { timeoutMs: 60_000 });
+    await eventually(
+      'primary rolled out',
+      async () => ((await ctl.readiness(t(), 'primary', 100)).ready ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
     const pods = await c.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=podinfo-primary' });
-    expect(pods.items.some((p) => p.spec?.containers[0]?.image === 'ghcr.io/stefanprodan/podinfo:6.5.1')).toBe(true);
+    expect(
+      pods.items.some((p) => p.spec?.containers[0]?.image === 'ghcr.io/stefanprodan/podinfo:6.5.1'),
+    ).toBe(true);
   });
 
   it('rejects an unknown container and a missing target with typed errors', async () => {

@@ -9,7 +9,9 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 function load(file: string | undefined): { workflowId: string; history: ReturnType<typeof historyFromJSON> } {
   const raw = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as { workflowId: string; history: unknown };
   return { workflowId: raw.workflowId, history: historyFromJSON(raw.history) };
@@ -22,10 +24,14 @@ describe('replay of recorded histories', () => {
     expect(files.length).toBeGreaterThan(0);
   });
 
-  it.each(files)('%s replays deterministically', async (file) => {
-    const { workflowId, history } = load(file);
-    await Worker.runReplayHistory({ workflowsPath, replayName: file }, history, workflowId);
-  }, 60_000);
+  it.each(files)(
+    '%s replays deterministically',
+    async (file) => {
+      const { workflowId, history } = load(file);
+      await Worker.runReplayHistory({ workflowsPath, replayName: file }, history, workflowId);
+    },
+    60_000,
+  );
 });
 
 describe('replay harness', () => {
@@ -34,8 +40,8 @@ describe('replay harness', () => {
     expect(file).toBeDefined();
     const { workflowId, history } = load(file);
     const broken = fileURLToPath(new URL('./broken/index.ts', import.meta.url));
-    await expect(Worker.runReplayHistory({ workflowsPath: broken, replayName: 'broken' }, history, workflowId)).rejects.toBeInstanceOf(
-      DeterminismViolationError,
-    );
+    await expect(
+      Worker.runReplayHistory({ workflowsPath: broken, replayName: 'broken' }, history, workflowId),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
   }, 60_000);
 });

@@ -25,7 +25,10 @@ export function kube(cfg: StackConfig = stack()): KubeClients {
 }
 
 /** A fresh namespace per test file; deleted afterwards (errors ignored). */
-export async function withNamespace(clients: KubeClients, prefix: string): Promise<{ name: string; cleanup: () => Promise<void> }> {
+export async function withNamespace(
+  clients: KubeClients,
+  prefix: string,
+): Promise<{ name: string; cleanup: () => Promise<void> }> {
   const name = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   await clients.core.createNamespace({ body: { metadata: { name } } });
   return {
@@ -51,13 +54,21 @@ export async function eventually<T>(
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
 }
 
-export function deployment(name: string, namespace: string, image: string, labels: Record<string, string>, replicas = 1): k8s.V1Deployment {
+export function deployment(
+  name: string,
+  namespace: string,
+  image: string,
+  labels: Record<string, string>,
+  replicas = 1,
+): k8s.V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -27,7 +27,13 @@ describe('Kubernetes request budget', () => {
 
   it('waits Retry-After on 429 and retries, up to the limit', async () => {
     const clk = fakeClock();
-    const b = createRequestBudget({ qps: 1000, burst: 1000, max429Retries: 2, now: clk.now, sleep: clk.sleep });
+    const b = createRequestBudget({
+      qps: 1000,
+      burst: 1000,
+      max429Retries: 2,
+      now: clk.now,
+      sleep: clk.sleep,
+    });
     let calls = 0;
     const tooMany = () => new k8s.ApiException(429, 'Too Many Requests', '', { 'retry-after': '2' });
     const v = await b.call(async () => {
@@ -39,14 +45,24 @@ describe('Kubernetes request budget', () => {
     expect(clk.sleeps.filter((s) => s === 2000)).toHaveLength(2);
     expect(b.stats.retried429).toBe(2);
     calls = 0;
-    await expect(b.call(async () => { calls++; throw tooMany(); })).rejects.toBeInstanceOf(k8s.ApiException);
+    await expect(
+      b.call(async () => {
+        calls++;
+        throw tooMany();
+      }),
+    ).rejects.toBeInstanceOf(k8s.ApiException);
     expect(calls).toBe(3);
   });
 
   it('does not retry other errors', async () => {
     const b = createRequestBudget({ qps: 100, burst: 100, max429Retries: 5 });
     let calls = 0;
-    await expect(b.call(async () => { calls++; throw new k8s.ApiException(500, 'boom', '', {}); })).rejects.toThrow();
+    await expect(
+      b.call(async () => {
+        calls++;
+        throw new k8s.ApiException(500, 'boom', '', {});
+      }),
+    ).rejects.toThrow();
     expect(calls).toBe(1);
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { builtinQueries, renderQuery } from '../../src/domain/promql.js';
 
-const ctx = { namespace: 'test', target: 'podinfo', interval: '1m', variables: { route: 'GET /', code: '5..' } };
+const ctx = {
+  namespace: 'test',
+  target: 'podinfo',
+  interval: '1m',
+  variables: { route: 'GET /', code: '5..' },
+};
 
 describe('PromQL rendering', () => {
   it("renders Flagger's Istio request-success-rate exactly (whitespace collapsed)", () => {
@@ -21,7 +26,12 @@ describe('PromQL rendering', () => {
   });
 
   it.each([
-    ['quoted variable is escaped', 'x{a="{{ variables.v }}"}', 'a"} or vector(1) #', 'x{a="a\\"} or vector(1) #"}'],
+    [
+      'quoted variable is escaped',
+      'x{a="{{ variables.v }}"}',
+      'a"} or vector(1) #',
+      'x{a="a\\"} or vector(1) #"}',
+    ],
     ['backslash escaped', 'x{a="{{ variables.v }}"}', 'a\\', 'x{a="a\\\\"}'],
     ['newline escaped', 'x{a="{{ variables.v }}"}', 'a\nb', 'x{a="a\\nb"}'],
     ['plain token outside quotes', 'rate(x[{{ variables.v }}])', '5m', 'rate(x[5m])'],

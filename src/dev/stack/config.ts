@@ -54,13 +54,17 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
   const stateDir = resolve(env.FLEDGE_STATE_DIR ?? join(projectRoot, '.fledge'));
   // FLEDGE_PORT_OFFSET shifts every default port, so two stacks (say, a developer's and a test run's) can coexist.
   const offset = Number(env.FLEDGE_PORT_OFFSET ?? 0);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 30000) throw new Error(`FLEDGE_PORT_OFFSET=${env.FLEDGE_PORT_OFFSET} is not a valid offset`);
-  const ports = Object.fromEntries(Object.entries(defaultPorts).map(([k, v]) => [k, v + offset])) as StackPorts;
+  if (!Number.isInteger(offset) || offset < 0 || offset > 30000)
+    throw new Error(`FLEDGE_PORT_OFFSET=${env.FLEDGE_PORT_OFFSET} is not a valid offset`);
+  const ports = Object.fromEntries(
+    Object.entries(defaultPorts).map(([k, v]) => [k, v + offset]),
+  ) as StackPorts;
   for (const key of Object.keys(defaultPorts) as PortName[]) {
     const raw = env[envName(key)];
     if (raw !== undefined && raw !== '') {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`${envName(key)}=${raw} is not a valid port`);
+      if (!Number.isInteger(n) || n <= 0 || n > 65535)
+        throw new Error(`${envName(key)}=${raw} is not a valid port`);
       ports[key] = n;
     }
   }

@@ -14,12 +14,20 @@ export async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
 }
 
 /** GET over https without verifying the (self-signed) certificate; for local health endpoints only. */
-export function httpsOkInsecure(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<boolean> {
+export function httpsOkInsecure(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 2000,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', rejectUnauthorized: false, headers, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 300);
-    });
+    const req = request(
+      url,
+      { method: 'GET', rejectUnauthorized: false, headers, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 300);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => {
       req.destroy();

@@ -32,10 +32,16 @@ export function ensureCredentials(stateDir: string): KubeCredentials {
 }
 
 /** Writes the admin kubeconfig. The apiserver's self-signed serving cert (cert-dir) is the trusted CA. */
-export function writeKubeconfig(path: string, server: string, token: string, caFile: string | undefined): void {
-  const cluster = caFile && existsSync(caFile)
-    ? `    certificate-authority-data: ${readFileSync(caFile).toString('base64')}\n`
-    : `    insecure-skip-tls-verify: true\n`;
+export function writeKubeconfig(
+  path: string,
+  server: string,
+  token: string,
+  caFile: string | undefined,
+): void {
+  const cluster =
+    caFile && existsSync(caFile)
+      ? `    certificate-authority-data: ${readFileSync(caFile).toString('base64')}\n`
+      : `    insecure-skip-tls-verify: true\n`;
   writeFileSync(
     path,
     `apiVersion: v1

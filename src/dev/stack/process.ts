@@ -77,7 +77,11 @@ export function startProcess(spec: SpawnSpec, runDir: string, logDir: string): P
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Stops exactly the process recorded in the PID file (SIGTERM, then SIGKILL after graceMs). */
-export async function stopProcess(runDir: string, name: string, graceMs = 10_000): Promise<'stopped' | 'not-running'> {
+export async function stopProcess(
+  runDir: string,
+  name: string,
+  graceMs = 10_000,
+): Promise<'stopped' | 'not-running'> {
   const rec = readPid(runDir, name);
   if (!rec) return 'not-running';
   let result: 'stopped' | 'not-running' = 'not-running';

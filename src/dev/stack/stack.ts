@@ -221,7 +221,9 @@ const components: Record<ComponentName, Component> = {
           '--dynamic-config-value=frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
           '--dynamic-config-value=frontend.workerVersioningWorkflowAPIs=true',
           '--dynamic-config-value=system.enableEagerWorkflowStart=true',
-          ...fledgeSearchAttributes.map((k) => `--search-attribute=${k.name}=${searchAttributeCliType(k.type)}`),
+          ...fledgeSearchAttributes.map(
+            (k) => `--search-attribute=${k.name}=${searchAttributeCliType(k.type)}`,
+          ),
         ],
       };
     },
@@ -283,7 +285,14 @@ const components: Record<ComponentName, Component> = {
 };
 
 function searchAttributeCliType(t: string): string {
-  const map: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', BOOL: 'Bool', DOUBLE: 'Double', DATETIME: 'Datetime' };
+  const map: Record<string, string> = {
+    KEYWORD: 'Keyword',
+    INT: 'Int',
+    TEXT: 'Text',
+    BOOL: 'Bool',
+    DOUBLE: 'Double',
+    DATETIME: 'Datetime',
+  };
   return map[t] ?? 'Keyword';
 }
 
@@ -337,7 +346,8 @@ async function ensureComponent(comp: Component, ctx: Ctx): Promise<void> {
   await waitFor(comp.name, () => comp.healthy(ctx), {
     timeoutMs: comp.startTimeoutMs,
     isAlive: () => isOurProcess(rec),
-    onFail: () => `--- last lines of ${join(ctx.cfg.logDir, `${comp.name}.log`)}:\n${tailLog(ctx.cfg.logDir, comp.name)}`,
+    onFail: () =>
+      `--- last lines of ${join(ctx.cfg.logDir, `${comp.name}.log`)}:\n${tailLog(ctx.cfg.logDir, comp.name)}`,
   });
   await comp.afterStart?.(ctx);
   ctx.log(`  ${comp.name.padEnd(24)} up in ${((Date.now() - t0) / 1000).toFixed(1)} s  ${comp.url(ctx.cfg)}`);
@@ -347,7 +357,8 @@ export async function stackUp(opts: UpOptions = {}): Promise<StackConfig> {
   const cfg = loadStackConfig();
   const tools = loadToolPaths();
   const log = opts.log ?? ((m: string) => console.log(m));
-  for (const d of [cfg.stateDir, cfg.logDir, cfg.runDir, join(cfg.stateDir, 'pki')]) mkdirSync(d, { recursive: true });
+  for (const d of [cfg.stateDir, cfg.logDir, cfg.runDir, join(cfg.stateDir, 'pki')])
+    mkdirSync(d, { recursive: true });
   const creds = ensureCredentials(cfg.stateDir);
   const ctx: Ctx = { cfg, tools, creds, log };
   const wanted = new Set(opts.only ?? componentOrder);
@@ -391,7 +402,9 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
   } catch {
     tools = undefined;
   }
-  const creds = existsSync(join(cfg.stateDir, 'pki', 'tokens.csv')) ? ensureCredentials(cfg.stateDir) : undefined;
+  const creds = existsSync(join(cfg.stateDir, 'pki', 'tokens.csv'))
+    ? ensureCredentials(cfg.stateDir)
+    : undefined;
   const out: ComponentStatus[] = [];
   for (const name of componentOrder) {
     const comp = components[name];
@@ -402,7 +415,13 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
       const healthy = tools && creds ? await comp.healthy({ cfg, tools, creds, log: () => {} }) : false;
       state = healthy ? 'running' : 'unhealthy';
     }
-    out.push({ name, state, pid: alive ? rec.pid : undefined, url: comp.url(cfg), log: join(cfg.logDir, `${name}.log`) });
+    out.push({
+      name,
+      state,
+      pid: alive ? rec.pid : undefined,
+      url: comp.url(cfg),
+      log: join(cfg.logDir, `${name}.log`),
+    });
   }
   return out;
 }

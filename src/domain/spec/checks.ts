@@ -8,12 +8,14 @@ import { builtinMetricNames, supportedProviders, type RouterProvider } from './s
 
 type Raw = Record<string, unknown>;
 
-const obj = (v: unknown): Raw | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined);
+const obj = (v: unknown): Raw | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined;
 const arr = (v: unknown): unknown[] | undefined => (Array.isArray(v) ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /** Set to something other than a zero value (Flagger's omitempty semantics). */
-const isSet = (v: unknown): boolean => v !== undefined && v !== null && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0);
+const isSet = (v: unknown): boolean =>
+  v !== undefined && v !== null && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0);
 
 /** A manifest of the bundle as the checks see it: kind, name and namespace (defaulted to the canary's). */
 export interface BundleObject {
@@ -46,44 +48,83 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
   // ── analysis spelling ───────────────────────────────────────────────────────────────────────────────────────
   const hasAnalysis = isSet(spec.analysis);
   const hasLegacy = isSet(spec.canaryAnalysis);
-  if (hasAnalysis && hasLegacy) add(['spec', 'canaryAnalysis'], 'both `analysis` and its deprecated spelling `canaryAnalysis` are set; keep only `analysis`');
+  if (hasAnalysis && hasLegacy)
+    add(
+      ['spec', 'canaryAnalysis'],
+      'both `analysis` and its deprecated spelling `canaryAnalysis` are set; keep only `analysis`',
+    );
   const analysisKey = hasAnalysis || !hasLegacy ? 'analysis' : 'canaryAnalysis';
   const analysis = obj(spec[analysisKey]);
   const at = (...rest: PathSegment[]): PathSegment[] => ['spec', analysisKey, ...rest];
   const skipAnalysis = spec.skipAnalysis === true;
   if (!hasAnalysis && !hasLegacy && !skipAnalysis) {
-    add(['spec', 'analysis'], 'missing required field (Flagger requires `analysis`; set `skipAnalysis: true` to promote without analysis)');
+    add(
+      ['spec', 'analysis'],
+      'missing required field (Flagger requires `analysis`; set `skipAnalysis: true` to promote without analysis)',
+    );
   }
 
   // ── service naming and provider-specific router fields ──────────────────────────────────────────────────────
   const provider: RouterProvider | undefined =
-    spec.provider === undefined ? 'istio' : (supportedProviders as readonly unknown[]).includes(spec.provider) ? (spec.provider as RouterProvider) : undefined;
+    spec.provider === undefined
+      ? 'istio'
+      : (supportedProviders as readonly unknown[]).includes(spec.provider)
+        ? (spec.provider as RouterProvider)
+        : undefined;
   const service = obj(spec.service);
   const targetName = str(obj(spec.targetRef)?.name);
   const serviceName = str(service?.name);
   const apex = serviceName ?? targetName;
-  const apexPath: PathSegment[] = serviceName !== undefined ? ['spec', 'service', 'name'] : ['spec', 'targetRef', 'name'];
+  const apexPath: PathSegment[] =
+    serviceName !== undefined ? ['spec', 'service', 'name'] : ['spec', 'targetRef', 'name'];
   if (apex !== undefined) {
     if (!dns1035.test(apex)) {
-      add(apexPath, `${JSON.stringify(apex)} is not a valid Service name (DNS-1035 label: lowercase letters, digits and '-', starting with a letter)${serviceName === undefined ? '; set spec.service.name' : ''}`);
+      add(
+        apexPath,
+        `${JSON.stringify(apex)} is not a valid Service name (DNS-1035 label: lowercase letters, digits and '-', starting with a letter)${serviceName === undefined ? '; set spec.service.name' : ''}`,
+      );
     } else if (apex.length > maxApexLength) {
-      add(apexPath, `service name ${JSON.stringify(apex)} is too long: the generated \`${apex}-primary\` must fit in 63 characters (at most ${maxApexLength})`);
+      add(
+        apexPath,
+        `service name ${JSON.stringify(apex)} is too long: the generated \`${apex}-primary\` must fit in 63 characters (at most ${maxApexLength})`,
+      );
     }
   }
   if (service && provider === 'istio') {
-    if (isSet(service.gatewayRefs)) add(['spec', 'service', 'gatewayRefs'], 'only used with provider gatewayapi:v1 (for Istio, use `gateways`)');
-    if (isSet(service.mirror)) add(['spec', 'service', 'mirror'], 'only used with provider gatewayapi:v1 (to mirror traffic to the canary, use analysis.mirror)');
-    if (isSet(obj(service.rewrite)?.type)) add(['spec', 'service', 'rewrite', 'type'], 'only used with provider gatewayapi:v1');
+    if (isSet(service.gatewayRefs))
+      add(
+        ['spec', 'service', 'gatewayRefs'],
+        'only used with provider gatewayapi:v1 (for Istio, use `gateways`)',
+      );
+    if (isSet(service.mirror))
+      add(
+        ['spec', 'service', 'mirror'],
+        'only used with provider gatewayapi:v1 (to mirror traffic to the canary, use analysis.mirror)',
+      );
+    if (isSet(obj(service.rewrite)?.type))
+      add(['spec', 'service', 'rewrite', 'type'], 'only used with provider gatewayapi:v1');
   }
   if (service && provider === 'gatewayapi:v1') {
-    if (isSet(service.trafficPolicy)) add(['spec', 'service', 'trafficPolicy'], 'only used with provider istio (DestinationRules)');
-    if (isSet(service.gateways)) add(['spec', 'service', 'gateways'], 'only used with provider istio; with gatewayapi:v1 use `gatewayRefs`');
-    if (isSet(service.retries)) add(['spec', 'service', 'retries'], 'not supported yet by Fledge with provider gatewayapi:v1');
+    if (isSet(service.trafficPolicy))
+      add(['spec', 'service', 'trafficPolicy'], 'only used with provider istio (DestinationRules)');
+    if (isSet(service.gateways))
+      add(
+        ['spec', 'service', 'gateways'],
+        'only used with provider istio; with gatewayapi:v1 use `gatewayRefs`',
+      );
+    if (isSet(service.retries))
+      add(['spec', 'service', 'retries'], 'not supported yet by Fledge with provider gatewayapi:v1');
     // The Gateway API standard channel (v1.3) has no CORS filter.
-    if (isSet(service.corsPolicy)) add(['spec', 'service', 'corsPolicy'], 'not supported yet by Fledge with provider gatewayapi:v1');
-    if (!isSet(service.gatewayRefs)) add(['spec', 'service', 'gatewayRefs'], 'missing required field: provider gatewayapi:v1 needs the Gateways the HTTPRoute attaches to');
+    if (isSet(service.corsPolicy))
+      add(['spec', 'service', 'corsPolicy'], 'not supported yet by Fledge with provider gatewayapi:v1');
+    if (!isSet(service.gatewayRefs))
+      add(
+        ['spec', 'service', 'gatewayRefs'],
+        'missing required field: provider gatewayapi:v1 needs the Gateways the HTTPRoute attaches to',
+      );
     arr(analysis?.match)?.forEach((m, i) => {
-      if (isSet(obj(m)?.sourceLabels)) add(at('match', i, 'sourceLabels'), 'only supported with provider istio');
+      if (isSet(obj(m)?.sourceLabels))
+        add(at('match', i, 'sourceLabels'), 'only supported with provider istio');
     });
   }
 
@@ -93,29 +134,51 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
     const hasMatch = isSet(analysis.match);
     const mirror = analysis.mirror === true;
     if (hasMatch && !hasIterations) {
-      add(at('match'), 'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match');
+      add(
+        at('match'),
+        'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match',
+      );
     }
     if (hasIterations) {
       const strategy = hasMatch ? 'A/B testing' : 'blue/green';
       for (const key of ['stepWeight', 'stepWeights', 'maxWeight'] as const) {
-        if (analysis[key] !== undefined) add(at(key), `not used with \`iterations\` (${strategy} runs a number of iterations, not weight steps); remove it, or remove iterations for a weighted canary`);
+        if (analysis[key] !== undefined)
+          add(
+            at(key),
+            `not used with \`iterations\` (${strategy} runs a number of iterations, not weight steps); remove it, or remove iterations for a weighted canary`,
+          );
       }
       if ((num(analysis.stepWeightPromotion) ?? 0) > 0) {
-        add(at('stepWeightPromotion'), `not supported yet by Fledge for ${strategy}: promotion routes traffic back to the primary at once`);
+        add(
+          at('stepWeightPromotion'),
+          `not supported yet by Fledge for ${strategy}: promotion routes traffic back to the primary at once`,
+        );
       }
-      if (hasMatch && mirror) add(at('mirror'), 'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)');
+      if (hasMatch && mirror)
+        add(
+          at('mirror'),
+          'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)',
+        );
     } else {
       const hasStep = analysis.stepWeight !== undefined;
       const stepWeights = arr(analysis.stepWeights);
       const hasSteps = analysis.stepWeights !== undefined;
       if (!hasStep && !hasSteps && !skipAnalysis) {
-        add(at('stepWeight'), 'missing required field: a canary needs `stepWeight` (with `maxWeight`) or `stepWeights`; for blue/green set `iterations`');
+        add(
+          at('stepWeight'),
+          'missing required field: a canary needs `stepWeight` (with `maxWeight`) or `stepWeights`; for blue/green set `iterations`',
+        );
       }
       if (hasStep && hasSteps) add(at('stepWeights'), 'set either `stepWeight` or `stepWeights`, not both');
-      if (hasSteps && analysis.maxWeight !== undefined) add(at('maxWeight'), '`maxWeight` is not used with `stepWeights`: the last entry is the maximum weight');
+      if (hasSteps && analysis.maxWeight !== undefined)
+        add(
+          at('maxWeight'),
+          '`maxWeight` is not used with `stepWeights`: the last entry is the maximum weight',
+        );
       const step = num(analysis.stepWeight);
       const max = num(analysis.maxWeight);
-      if (step !== undefined && max !== undefined && step > max) add(at('stepWeight'), `stepWeight (${step}) must be <= maxWeight (${max})`);
+      if (step !== undefined && max !== undefined && step > max)
+        add(at('stepWeight'), `stepWeight (${step}) must be <= maxWeight (${max})`);
       stepWeights?.forEach((w, i) => {
         const prev = num(stepWeights[i - 1]);
         const current = num(w);
@@ -124,7 +187,8 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
         }
       });
     }
-    if (analysis.mirrorWeight !== undefined && !mirror) add(at('mirrorWeight'), '`mirrorWeight` needs `mirror: true`');
+    if (analysis.mirrorWeight !== undefined && !mirror)
+      add(at('mirrorWeight'), '`mirrorWeight` needs `mirror: true`');
 
     checkMetrics(analysis, at, add, { namespace, target: targetName, service: apex, objects });
     checkNamed(arr(analysis.webhooks), 'webhook', 'webhooks', at, add);
@@ -135,7 +199,10 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
       if (name === undefined) return;
       const ns = str(ref?.namespace) ?? namespace;
       if (!objects.some((o) => o.kind === 'AlertProvider' && o.name === name && o.namespace === ns)) {
-        add(at('alerts', i, 'providerRef', 'name'), `AlertProvider \`${ns}/${name}\` not found: put it in the same file (multi-document YAML)`);
+        add(
+          at('alerts', i, 'providerRef', 'name'),
+          `AlertProvider \`${ns}/${name}\` not found: put it in the same file (multi-document YAML)`,
+        );
       }
     });
   }
@@ -143,7 +210,8 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
   // ── Fledge extension ──────────────────────────────────────────────────────────────────────────────────────
   const gates = arr(obj(spec.fledge)?.manualGates);
   gates?.forEach((g, i) => {
-    if (gates.indexOf(g) !== i) add(['spec', 'fledge', 'manualGates', i], `gate ${JSON.stringify(g)} is listed twice`);
+    if (gates.indexOf(g) !== i)
+      add(['spec', 'fledge', 'manualGates', i], `gate ${JSON.stringify(g)} is listed twice`);
   });
   return issues;
 }
@@ -160,7 +228,8 @@ function checkNamed(
     const name = str(obj(item)?.name);
     if (name === undefined) return;
     const first = seen.get(name);
-    if (first !== undefined) add(at(list, i, 'name'), `duplicate ${what} name \`${name}\` (also ${list}[${first}])`);
+    if (first !== undefined)
+      add(at(list, i, 'name'), `duplicate ${what} name \`${name}\` (also ${list}[${first}])`);
     else seen.set(name, i);
   });
 }
@@ -172,7 +241,12 @@ interface MetricContext {
   objects: readonly BundleObject[];
 }
 
-function checkMetrics(analysis: Raw, at: (...p: PathSegment[]) => PathSegment[], add: (path: PathSegment[], message: string) => void, ctx: MetricContext): void {
+function checkMetrics(
+  analysis: Raw,
+  at: (...p: PathSegment[]) => PathSegment[],
+  add: (path: PathSegment[], message: string) => void,
+  ctx: MetricContext,
+): void {
   const metrics = arr(analysis.metrics);
   checkNamed(metrics, 'metric', 'metrics', at, add);
   metrics?.forEach((m, i) => {
@@ -183,23 +257,37 @@ function checkMetrics(analysis: Raw, at: (...p: PathSegment[]) => PathSegment[],
     const hasRef = metric.templateRef !== undefined;
     const hasQuery = metric.query !== undefined;
     const builtin = name !== undefined && (builtinMetricNames as readonly string[]).includes(name);
-    if (hasRef && hasQuery) add(p('query'), 'set either `templateRef` or the deprecated inline `query`, not both');
+    if (hasRef && hasQuery)
+      add(p('query'), 'set either `templateRef` or the deprecated inline `query`, not both');
     else if (builtin && (hasRef || hasQuery)) {
-      add(p(hasRef ? 'templateRef' : 'query'), `\`${name}\` is a built-in metric name: Flagger would run the built-in check as well as this ${hasRef ? 'template' : 'query'}; give the metric another name`);
+      add(
+        p(hasRef ? 'templateRef' : 'query'),
+        `\`${name}\` is a built-in metric name: Flagger would run the built-in check as well as this ${hasRef ? 'template' : 'query'}; give the metric another name`,
+      );
     } else if (!builtin && name !== undefined && !hasRef && !hasQuery) {
-      add(p('name'), `metric \`${name}\` needs a \`templateRef\` (or an inline \`query\`); the built-in metrics are ${builtinMetricNames.join(' and ')}`);
+      add(
+        p('name'),
+        `metric \`${name}\` needs a \`templateRef\` (or an inline \`query\`); the built-in metrics are ${builtinMetricNames.join(' and ')}`,
+      );
     }
 
     const hasRange = metric.thresholdRange !== undefined;
     const hasThreshold = metric.threshold !== undefined;
-    if (hasRange && hasThreshold) add(p('threshold'), 'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one');
-    else if (!hasRange && !hasThreshold) add(p('thresholdRange'), 'missing required field: a metric needs `thresholdRange` with `min` and/or `max`');
+    if (hasRange && hasThreshold)
+      add(p('threshold'), 'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one');
+    else if (!hasRange && !hasThreshold)
+      add(
+        p('thresholdRange'),
+        'missing required field: a metric needs `thresholdRange` with `min` and/or `max`',
+      );
     const range = obj(metric.thresholdRange);
     if (range) {
       const min = num(range.min);
       const max = num(range.max);
-      if (range.min === undefined && range.max === undefined) add(p('thresholdRange'), '`thresholdRange` needs `min` and/or `max`');
-      if (min !== undefined && max !== undefined && min > max) add(p('thresholdRange', 'min'), `min (${min}) must be <= max (${max})`);
+      if (range.min === undefined && range.max === undefined)
+        add(p('thresholdRange'), '`thresholdRange` needs `min` and/or `max`');
+      if (min !== undefined && max !== undefined && min > max)
+        add(p('thresholdRange', 'min'), `min (${min}) must be <= max (${max})`);
     }
 
     // Resolve the template and dry-render the query, so a missing variable fails now and not at the first tick.
@@ -211,7 +299,9 @@ function checkMetrics(analysis: Raw, at: (...p: PathSegment[]) => PathSegment[],
       const refName = str(ref?.name);
       if (refName === undefined) return;
       const refNs = str(ref?.namespace) ?? ctx.namespace;
-      const template = ctx.objects.find((o) => o.kind === 'MetricTemplate' && o.name === refName && o.namespace === refNs);
+      const template = ctx.objects.find(
+        (o) => o.kind === 'MetricTemplate' && o.name === refName && o.namespace === refNs,
+      );
       if (!template) {
         const elsewhere = ctx.objects.find((o) => o.kind === 'MetricTemplate' && o.name === refName);
         add(
@@ -242,7 +332,10 @@ function checkMetrics(analysis: Raw, at: (...p: PathSegment[]) => PathSegment[],
     });
     if (!rendered.ok) add(queryPath, `${label}: ${rendered.error}`);
     else if (/\{\{|\}\}/.test(rendered.query)) {
-      add(queryPath, `${label}: unsupported template expression (Fledge supports {{ namespace }}, {{ target }}, {{ service }}, {{ interval }} and {{ variables.<key> }})`);
+      add(
+        queryPath,
+        `${label}: unsupported template expression (Fledge supports {{ namespace }}, {{ target }}, {{ service }}, {{ interval }} and {{ variables.<key> }})`,
+      );
     }
   });
 }

@@ -1,6 +1,13 @@
 // Compile a validated bundle into the ReleasePlan (every Flagger default applied, Flagger's strategy dispatch)
 // and the router / metrics / alert settings. Total on a validated bundle: it never fails. PURE.
-import type { HookPlan, MatchCondition, MetricPlan, ReleasePlan, StrategyPlan, ThresholdRange } from '../plan.js';
+import type {
+  HookPlan,
+  MatchCondition,
+  MetricPlan,
+  ReleasePlan,
+  StrategyPlan,
+  ThresholdRange,
+} from '../plan.js';
 import { linearWeights } from '../weights.js';
 import { defaultNamespace } from './checks.js';
 import { formatDuration, parseGoDuration } from './duration.js';
@@ -56,7 +63,8 @@ function toMatchCondition(m: NonNullable<AnalysisSpec['match']>[number]): MatchC
 function compileStrategy(analysis: AnalysisSpec | undefined): StrategyPlan {
   const iterations = analysis?.iterations;
   const match = analysis?.match ?? [];
-  const mirrorWeight = analysis?.mirror && analysis.mirrorWeight !== undefined ? { mirrorWeight: analysis.mirrorWeight } : {};
+  const mirrorWeight =
+    analysis?.mirror && analysis.mirrorWeight !== undefined ? { mirrorWeight: analysis.mirrorWeight } : {};
   if (iterations !== undefined && iterations > 0 && match.length > 0) {
     return { kind: 'ab-testing', iterations, match: match.map(toMatchCondition) };
   }
@@ -70,7 +78,13 @@ function compileStrategy(analysis: AnalysisSpec | undefined): StrategyPlan {
     : analysis?.stepWeight !== undefined
       ? linearWeights(analysis.stepWeight, analysis.maxWeight ?? flaggerDefaults.maxWeight)
       : [];
-  return { kind: 'canary', weights, stepWeightPromotion: analysis?.stepWeightPromotion ?? 0, mirror: analysis?.mirror === true, ...mirrorWeight };
+  return {
+    kind: 'canary',
+    weights,
+    stepWeightPromotion: analysis?.stepWeightPromotion ?? 0,
+    mirror: analysis?.mirror === true,
+    ...mirrorWeight,
+  };
 }
 
 /** Flagger's deprecated `threshold`: a minimum for request-success-rate, a maximum for everything else. */
@@ -87,9 +101,18 @@ function thresholdRangeOf(metric: MetricSpec): ThresholdRange {
 
 function compileMetric(metric: MetricSpec, namespace: string): MetricPlan {
   let source: MetricPlan['source'];
-  if (metric.templateRef) source = { kind: 'template', templateName: metric.templateRef.name, templateNamespace: metric.templateRef.namespace ?? namespace };
+  if (metric.templateRef)
+    source = {
+      kind: 'template',
+      templateName: metric.templateRef.name,
+      templateNamespace: metric.templateRef.namespace ?? namespace,
+    };
   else if (metric.query !== undefined) source = { kind: 'inline', query: metric.query };
-  else source = { kind: 'builtin', builtin: metric.name === 'request-duration' ? 'request-duration' : 'request-success-rate' };
+  else
+    source = {
+      kind: 'builtin',
+      builtin: metric.name === 'request-duration' ? 'request-duration' : 'request-success-rate',
+    };
   return {
     name: metric.name,
     source,
@@ -112,7 +135,10 @@ function compileHook(hook: WebhookSpec): HookPlan {
 }
 
 /** The normalised ReleasePlan of a validated bundle, for the given new images (container → reference). */
-export function compileReleasePlan(bundle: ParsedCanaryBundle, images: Readonly<Record<string, string>>): ReleasePlan {
+export function compileReleasePlan(
+  bundle: ParsedCanaryBundle,
+  images: Readonly<Record<string, string>>,
+): ReleasePlan {
   const { spec } = bundle.canary;
   const namespace = namespaceOf(bundle);
   const analysis = analysisOf(bundle);
@@ -138,7 +164,9 @@ export function compileReleasePlan(bundle: ParsedCanaryBundle, images: Readonly<
   };
 }
 
-function metadataOf(m: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined): ServiceMetadata {
+function metadataOf(
+  m: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined,
+): ServiceMetadata {
   return { labels: { ...(m?.labels ?? {}) }, annotations: { ...(m?.annotations ?? {}) } };
 }
 
@@ -176,7 +204,10 @@ export function compileServiceSpec(bundle: ParsedCanaryBundle): ServiceSpec {
  * A/B conditions × service.match (Flagger's mergeMatchConditions): with no service.match the A/B conditions
  * as they are; otherwise each A/B condition over each service condition, the A/B condition's fields winning.
  */
-export function mergeMatchConditions(abMatch: readonly MatchCondition[], serviceMatch: readonly HttpMatchRequest[]): HttpMatchRequest[] {
+export function mergeMatchConditions(
+  abMatch: readonly MatchCondition[],
+  serviceMatch: readonly HttpMatchRequest[],
+): HttpMatchRequest[] {
   if (serviceMatch.length === 0) return abMatch.map((m) => ({ ...m }));
   return abMatch.flatMap((m) => serviceMatch.map((d) => ({ ...d, ...m })));
 }
@@ -207,11 +238,17 @@ export function compileMetricTemplates(bundle: ParsedCanaryBundle): MetricTempla
   const namespace = namespaceOf(bundle);
   return bundle.metricTemplates.map((t) => {
     const p = t.spec.provider;
-    const headers = p?.headers ? Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, v.join(', ')])) : undefined;
+    const headers = p?.headers
+      ? Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, v.join(', ')]))
+      : undefined;
     return {
       name: t.metadata.name,
       namespace: t.metadata.namespace ?? namespace,
-      provider: { type: 'prometheus', ...(p?.address !== undefined ? { address: p.address } : {}), ...(headers ? { headers } : {}) },
+      provider: {
+        type: 'prometheus',
+        ...(p?.address !== undefined ? { address: p.address } : {}),
+        ...(headers ? { headers } : {}),
+      },
       query: t.spec.query,
     };
   });
@@ -223,7 +260,9 @@ export function compileAlerts(bundle: ParsedCanaryBundle): AlertRoute[] {
   const routes: AlertRoute[] = [];
   for (const alert of analysisOf(bundle)?.alerts ?? []) {
     const ns = alert.providerRef.namespace ?? namespace;
-    const provider = bundle.alertProviders.find((p) => p.metadata.name === alert.providerRef.name && (p.metadata.namespace ?? namespace) === ns);
+    const provider = bundle.alertProviders.find(
+      (p) => p.metadata.name === alert.providerRef.name && (p.metadata.namespace ?? namespace) === ns,
+    );
     if (!provider) continue; // validation guarantees it exists
     const s = provider.spec;
     routes.push({
@@ -244,7 +283,10 @@ export function compileAlerts(bundle: ParsedCanaryBundle): AlertRoute[] {
 }
 
 /** Everything at once: the plan and the settings of the traffic, Kubernetes, metrics and notification layers. */
-export function compileRelease(bundle: ParsedCanaryBundle, images: Readonly<Record<string, string>>): CompiledRelease {
+export function compileRelease(
+  bundle: ParsedCanaryBundle,
+  images: Readonly<Record<string, string>>,
+): CompiledRelease {
   const autoscaler = compileAutoscaler(bundle);
   return {
     canary: { name: bundle.canary.metadata.name, namespace: namespaceOf(bundle) },

@@ -7,8 +7,8 @@ export type DurationResult = { ok: true; ms: number } | { ok: false; error: stri
 const unitMs: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -23,7 +23,10 @@ const validUnits = 'ns, us, ms, s, m, h';
  */
 export function parseGoDuration(text: string): DurationResult {
   const original = text;
-  const fail = (why: string): DurationResult => ({ ok: false, error: `invalid duration ${JSON.stringify(original)}: ${why}` });
+  const fail = (why: string): DurationResult => ({
+    ok: false,
+    error: `invalid duration ${JSON.stringify(original)}: ${why}`,
+  });
   let s = text;
   if (s === '') return fail('empty string (write e.g. "30s", "1m" or "1m30s")');
   let sign = 1;
@@ -43,10 +46,14 @@ export function parseGoDuration(text: string): DurationResult {
     }
     s = s.slice(term?.[0].length ?? 0);
     const unitMatch = /^[^0-9.]+/.exec(s);
-    if (!unitMatch) return fail(`missing unit after ${JSON.stringify(whole + (frac !== undefined ? `.${frac}` : ''))} (valid units: ${validUnits})`);
+    if (!unitMatch)
+      return fail(
+        `missing unit after ${JSON.stringify(whole + (frac !== undefined ? `.${frac}` : ''))} (valid units: ${validUnits})`,
+      );
     const unit = unitMatch[0];
     const factor = unitMs[unit];
-    if (factor === undefined) return fail(`unknown unit ${JSON.stringify(unit)} (valid units: ${validUnits})`);
+    if (factor === undefined)
+      return fail(`unknown unit ${JSON.stringify(unit)} (valid units: ${validUnits})`);
     s = s.slice(unit.length);
     const value = Number(`${whole === '' ? '0' : whole}.${frac ?? ''}0`);
     total += value * factor;

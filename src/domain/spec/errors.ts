@@ -45,7 +45,14 @@ export function issuePath(issue: SpecIssue, documentCount: number): string {
 export function formatSpecErrors(errors: readonly SpecError[], fileName?: string): string {
   return errors
     .map((e) => {
-      const location = fileName !== undefined ? (e.line !== undefined ? `${fileName}:${e.line}:${e.column ?? 1} ` : `${fileName}: `) : e.line !== undefined ? `${e.line}:${e.column ?? 1} ` : '';
+      const location =
+        fileName !== undefined
+          ? e.line !== undefined
+            ? `${fileName}:${e.line}:${e.column ?? 1} `
+            : `${fileName}: `
+          : e.line !== undefined
+            ? `${e.line}:${e.column ?? 1} `
+            : '';
       return `${location}${e.path === '' ? '' : `${e.path}: `}${e.message}`;
     })
     .join('\n');

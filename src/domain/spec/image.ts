@@ -33,12 +33,20 @@ const nameTotalLengthMax = 255;
 
 /** A first path segment is a registry host when it has a `.` or `:`, is `localhost`, or has uppercase letters. */
 function looksLikeDomain(segment: string): boolean {
-  return segment.includes('.') || segment.includes(':') || segment === 'localhost' || segment !== segment.toLowerCase();
+  return (
+    segment.includes('.') ||
+    segment.includes(':') ||
+    segment === 'localhost' ||
+    segment !== segment.toLowerCase()
+  );
 }
 
 /** Parses and validates an image reference; a tag or a digest is required (no implicit `latest`). */
 export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok: false; error: string } {
-  const fail = (why: string) => ({ ok: false as const, error: `invalid image reference ${JSON.stringify(ref)}: ${why}` });
+  const fail = (why: string) => ({
+    ok: false as const,
+    error: `invalid image reference ${JSON.stringify(ref)}: ${why}`,
+  });
   if (ref.trim() !== ref || ref === '') return fail('empty or surrounded by whitespace');
   let rest = ref;
   let digest: string | undefined;
@@ -57,12 +65,14 @@ export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok
     if (tag.length > 128) return fail(`tag is ${tag.length} characters long (at most 128)`);
     if (!tagRe.test(tag)) return fail(`tag ${JSON.stringify(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]*`);
   }
-  if (rest.length > nameTotalLengthMax) return fail(`repository name longer than ${nameTotalLengthMax} characters`);
+  if (rest.length > nameTotalLengthMax)
+    return fail(`repository name longer than ${nameTotalLengthMax} characters`);
   const segments = rest.split('/');
   let domain: string | undefined;
   const first = segments[0] ?? '';
   if (segments.length > 1 && looksLikeDomain(first)) {
-    if (!domainRe.test(first)) return fail(`registry host ${JSON.stringify(first)} is not a valid host[:port]`);
+    if (!domainRe.test(first))
+      return fail(`registry host ${JSON.stringify(first)} is not a valid host[:port]`);
     domain = first;
     segments.shift();
   }
@@ -76,10 +86,16 @@ export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok
       );
     }
   }
-  if (tag === undefined && digest === undefined) return fail('a tag (:1.2.3) or a digest (@sha256:…) is required');
+  if (tag === undefined && digest === undefined)
+    return fail('a tag (:1.2.3) or a digest (@sha256:…) is required');
   return {
     ok: true,
-    value: { ...(domain !== undefined ? { domain } : {}), path: segments.join('/'), ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
+    value: {
+      ...(domain !== undefined ? { domain } : {}),
+      path: segments.join('/'),
+      ...(tag !== undefined ? { tag } : {}),
+      ...(digest !== undefined ? { digest } : {}),
+    },
   };
 }
 
@@ -94,15 +110,24 @@ export function validateImages(images: unknown): SpecError[] {
   const errors: SpecError[] = [];
   const entries = Object.entries(images);
   if (entries.length === 0) {
-    errors.push({ path: 'images', message: 'at least one image is required (--image <container>=<image:tag>)' });
+    errors.push({
+      path: 'images',
+      message: 'at least one image is required (--image <container>=<image:tag>)',
+    });
   }
   for (const [container, ref] of entries) {
     const path = `images.${container}`;
     if (!containerNameRe.test(container)) {
-      errors.push({ path, message: `container name ${JSON.stringify(container)} is not a valid Kubernetes container name (RFC 1123 label)` });
+      errors.push({
+        path,
+        message: `container name ${JSON.stringify(container)} is not a valid Kubernetes container name (RFC 1123 label)`,
+      });
     }
     if (typeof ref !== 'string') {
-      errors.push({ path, message: `expected an image reference string, got ${ref === null ? 'null' : typeof ref}` });
+      errors.push({
+        path,
+        message: `expected an image reference string, got ${ref === null ? 'null' : typeof ref}`,
+      });
       continue;
     }
     const parsed = parseImageRef(ref);
@@ -118,13 +143,19 @@ export function parseImageArgs(args: readonly string[]): SpecResult<Record<strin
   args.forEach((arg, index) => {
     const eq = arg.indexOf('=');
     if (eq <= 0 || eq === arg.length - 1) {
-      errors.push({ path: `--image[${index}]`, message: `expected <container>=<image reference>, got ${JSON.stringify(arg)}` });
+      errors.push({
+        path: `--image[${index}]`,
+        message: `expected <container>=<image reference>, got ${JSON.stringify(arg)}`,
+      });
       return;
     }
     const container = arg.slice(0, eq);
     const ref = arg.slice(eq + 1);
     if (Object.prototype.hasOwnProperty.call(images, container)) {
-      errors.push({ path: `images.${container}`, message: `container ${JSON.stringify(container)} is given more than once` });
+      errors.push({
+        path: `images.${container}`,
+        message: `container ${JSON.stringify(container)} is given more than once`,
+      });
       return;
     }
     images[container] = ref;
@@ -149,7 +180,9 @@ export function imageTagOrDigest(ref: string): string {
     return tail.replace(idUnsafe, '-') || 'unknown';
   }
   const { tag, digest } = parsed.value;
-  const shortDigest = digest ? `${digest.slice(0, digest.indexOf(':'))}-${digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13)}` : undefined;
+  const shortDigest = digest
+    ? `${digest.slice(0, digest.indexOf(':'))}-${digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13)}`
+    : undefined;
   const id = [tag, shortDigest].filter((part): part is string => part !== undefined).join('-');
   return id.replace(idUnsafe, '-');
 }

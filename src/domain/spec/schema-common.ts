@@ -20,7 +20,8 @@ export function notYet(hint?: string) {
   return z
     .unknown()
     .superRefine((value, ctx) => {
-      if (!isOff(value)) ctx.addIssue({ code: 'custom', message: hint ? `${notSupportedYet} (${hint})` : notSupportedYet });
+      if (!isOff(value))
+        ctx.addIssue({ code: 'custom', message: hint ? `${notSupportedYet} (${hint})` : notSupportedYet });
     })
     .optional();
 }
@@ -29,24 +30,31 @@ export const stringMap = z.record(z.string(), z.string());
 
 /** A Go duration string (`30s`, `1m30s`, `500ms`); `minMs` bounds it from below. Kept as written. */
 export function goDuration(opts: { minMs?: number; what?: string } = {}) {
-  return z.string({ error: 'expected a duration string such as "30s", "1m" or "1m30s"' }).superRefine((text, ctx) => {
-    const parsed = parseGoDuration(text);
-    if (!parsed.ok) {
-      ctx.addIssue({ code: 'custom', message: parsed.error });
-      return;
-    }
-    const min = opts.minMs ?? 1;
-    if (parsed.ms < min) {
-      ctx.addIssue({
-        code: 'custom',
-        message: min === 1 ? `duration ${JSON.stringify(text)} must be positive` : `${opts.what ?? 'duration'} ${JSON.stringify(text)} must be at least ${min >= 1000 ? `${min / 1000}s` : `${min}ms`}`,
-      });
-    }
-  });
+  return z
+    .string({ error: 'expected a duration string such as "30s", "1m" or "1m30s"' })
+    .superRefine((text, ctx) => {
+      const parsed = parseGoDuration(text);
+      if (!parsed.ok) {
+        ctx.addIssue({ code: 'custom', message: parsed.error });
+        return;
+      }
+      const min = opts.minMs ?? 1;
+      if (parsed.ms < min) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            min === 1
+              ? `duration ${JSON.stringify(text)} must be positive`
+              : `${opts.what ?? 'duration'} ${JSON.stringify(text)} must be at least ${min >= 1000 ? `${min / 1000}s` : `${min}ms`}`,
+        });
+      }
+    });
 }
 
 const hostLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
-const httpUrlRe = new RegExp(`^https?://(?:\\[[0-9A-Fa-f:.]+\\]|${hostLabel}(?:\\.${hostLabel})*)(?::[0-9]{1,5})?(?:[/?#][^\\s]*)?$`);
+const httpUrlRe = new RegExp(
+  `^https?://(?:\\[[0-9A-Fa-f:.]+\\]|${hostLabel}(?:\\.${hostLabel})*)(?::[0-9]{1,5})?(?:[/?#][^\\s]*)?$`,
+);
 
 /** True for an absolute http(s) URL with a host (pure: no `URL` global needed in the workflow sandbox). */
 export function isHttpUrl(text: string): boolean {
@@ -54,7 +62,11 @@ export function isHttpUrl(text: string): boolean {
 }
 
 export const httpUrl = z.string().superRefine((text, ctx) => {
-  if (!isHttpUrl(text)) ctx.addIssue({ code: 'custom', message: `expected an http(s) URL such as http://flagger-loadtester.test/, got ${JSON.stringify(text)}` });
+  if (!isHttpUrl(text))
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an http(s) URL such as http://flagger-loadtester.test/, got ${JSON.stringify(text)}`,
+    });
 });
 
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -63,14 +75,20 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A Kubernetes object name (DNS-1123 subdomain, at most 253 characters). */
 export const objectName = z.string().superRefine((text, ctx) => {
   if (text.length > 253 || !dns1123Subdomain.test(text)) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.', at most 253 characters)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.', at most 253 characters)`,
+    });
   }
 });
 
 /** A namespace name (DNS-1123 label, at most 63 characters). */
 export const namespaceName = z.string().superRefine((text, ctx) => {
   if (text.length > 63 || !dns1123Label.test(text)) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a valid namespace name (lowercase letters, digits and '-', at most 63 characters)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a valid namespace name (lowercase letters, digits and '-', at most 63 characters)`,
+    });
   }
 });
 

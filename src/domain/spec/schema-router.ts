@@ -16,7 +16,10 @@ export const stringMatchSchema = z
   .superRefine((m, ctx) => {
     const set = [m.exact, m.prefix, m.regex].filter((v) => v !== undefined).length;
     if (set !== 1 && m.suffix === undefined) {
-      ctx.addIssue({ code: 'custom', message: `exactly one of exact, prefix or regex is required (got ${set})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `exactly one of exact, prefix or regex is required (got ${set})`,
+      });
     }
   })
   .transform(({ exact, prefix, regex }) => ({
@@ -44,7 +47,8 @@ export const httpMatchRequestSchema = z.strictObject({
   sourceNamespace: z.string().optional(),
 });
 
-const abOnly = 'in analysis.match Fledge supports headers (and cookies as the `cookie` header), queryParams, uri, method and sourceLabels';
+const abOnly =
+  'in analysis.match Fledge supports headers (and cookies as the `cookie` header), queryParams, uri, method and sourceLabels';
 
 /** `analysis.match` (A/B testing): the subset of HTTPMatchRequest the release plan expresses. */
 export const abMatchSchema = z
@@ -64,26 +68,45 @@ export const abMatchSchema = z
     sourceNamespace: notYet(abOnly),
   })
   .superRefine((m, ctx) => {
-    const conditions = [m.headers, m.queryParams, m.uri, m.method, m.sourceLabels].filter((v) => v !== undefined && Object.keys(v).length > 0);
-    if (conditions.length === 0) ctx.addIssue({ code: 'custom', message: 'an A/B match needs at least one condition (e.g. headers: {x-canary: {exact: insider}})' });
+    const conditions = [m.headers, m.queryParams, m.uri, m.method, m.sourceLabels].filter(
+      (v) => v !== undefined && Object.keys(v).length > 0,
+    );
+    if (conditions.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an A/B match needs at least one condition (e.g. headers: {x-canary: {exact: insider}})',
+      });
   });
 
 const portSelectorSchema = z.strictObject({ number: portNumber.optional(), name: z.string().optional() });
 
 const loadBalancerSchema = z.strictObject({
-  simple: z.enum(['UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST']).optional(),
+  simple: z
+    .enum(['UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST'])
+    .optional(),
   consistentHash: z
     .strictObject({
       httpHeaderName: z.string().optional(),
-      httpCookie: z.strictObject({ name: z.string().min(1), path: z.string().optional(), ttl: goDuration({ minMs: 0 }) }).optional(),
+      httpCookie: z
+        .strictObject({ name: z.string().min(1), path: z.string().optional(), ttl: goDuration({ minMs: 0 }) })
+        .optional(),
       useSourceIp: z.boolean().optional(),
       minimumRingSize: z.int().min(0).optional(),
     })
     .optional(),
   localityLbSetting: z
     .strictObject({
-      distribute: z.array(z.strictObject({ from: z.string().optional(), to: z.record(z.string(), z.int().min(0)).optional() })).optional(),
-      failover: z.array(z.strictObject({ from: z.string().optional(), to: z.string().optional() })).optional(),
+      distribute: z
+        .array(
+          z.strictObject({
+            from: z.string().optional(),
+            to: z.record(z.string(), z.int().min(0)).optional(),
+          }),
+        )
+        .optional(),
+      failover: z
+        .array(z.strictObject({ from: z.string().optional(), to: z.string().optional() }))
+        .optional(),
       failoverPriority: z.array(z.string()).optional(),
       enabled: z.boolean().optional(),
     })
@@ -92,7 +115,9 @@ const loadBalancerSchema = z.strictObject({
 });
 
 const connectionPoolSchema = z.strictObject({
-  tcp: z.strictObject({ maxConnections: z.int().min(0).optional(), connectTimeout: goDuration().optional() }).optional(),
+  tcp: z
+    .strictObject({ maxConnections: z.int().min(0).optional(), connectTimeout: goDuration().optional() })
+    .optional(),
   http: z
     .strictObject({
       h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']).optional(),

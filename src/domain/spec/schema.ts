@@ -4,7 +4,16 @@
 // Rules that span fields (strategy, references, provider-specific fields) live in checks.ts. PURE.
 import { z } from 'zod';
 import { hookTypes } from '../plan.js';
-import { goDuration, httpUrl, notSupportedYet, notYet, objectMeta, objectName, portNumber, stringMap } from './schema-common.js';
+import {
+  goDuration,
+  httpUrl,
+  notSupportedYet,
+  notYet,
+  objectMeta,
+  objectName,
+  portNumber,
+  stringMap,
+} from './schema-common.js';
 import {
   abMatchSchema,
   corsPolicySchema,
@@ -24,7 +33,21 @@ export const supportedProviders = ['istio', 'gatewayapi:v1'] as const;
 export type RouterProvider = (typeof supportedProviders)[number];
 
 /** Routers Flagger has and Fledge has not (yet), named in the error. */
-export const flaggerOnlyRouters = ['linkerd', 'smi', 'nginx', 'contour', 'gloo', 'traefik', 'appmesh', 'kuma', 'osm', 'apisix', 'skipper', 'knative', 'kubernetes'] as const;
+export const flaggerOnlyRouters = [
+  'linkerd',
+  'smi',
+  'nginx',
+  'contour',
+  'gloo',
+  'traefik',
+  'appmesh',
+  'kuma',
+  'osm',
+  'apisix',
+  'skipper',
+  'knative',
+  'kubernetes',
+] as const;
 
 const supportedList = supportedProviders.join(', ');
 
@@ -57,14 +80,21 @@ const targetRefSchema = z
       if (kind === 'Deployment') return;
       ctx.addIssue({
         code: 'custom',
-        message: kind === 'DaemonSet' || kind === 'Service' ? `kind ${kind} is ${notSupportedYet} (supported: Deployment)` : `expected Deployment, got ${JSON.stringify(kind)}`,
+        message:
+          kind === 'DaemonSet' || kind === 'Service'
+            ? `kind ${kind} is ${notSupportedYet} (supported: Deployment)`
+            : `expected Deployment, got ${JSON.stringify(kind)}`,
       });
     }),
     name: objectName,
   })
   .superRefine((ref, ctx) => {
     if (ref.kind === 'Deployment' && ref.apiVersion !== undefined && ref.apiVersion !== 'apps/v1') {
-      ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `expected apps/v1 for a Deployment, got ${JSON.stringify(ref.apiVersion)}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiVersion'],
+        message: `expected apps/v1 for a Deployment, got ${JSON.stringify(ref.apiVersion)}`,
+      });
     }
   });
 
@@ -75,7 +105,10 @@ const autoscalerRefSchema = z
       if (kind === 'HorizontalPodAutoscaler') return;
       ctx.addIssue({
         code: 'custom',
-        message: kind === 'ScaledObject' ? `kind ScaledObject (KEDA) is ${notSupportedYet} (supported: HorizontalPodAutoscaler)` : `expected HorizontalPodAutoscaler, got ${JSON.stringify(kind)}`,
+        message:
+          kind === 'ScaledObject'
+            ? `kind ScaledObject (KEDA) is ${notSupportedYet} (supported: HorizontalPodAutoscaler)`
+            : `expected HorizontalPodAutoscaler, got ${JSON.stringify(kind)}`,
       });
     }),
     name: objectName,
@@ -84,13 +117,21 @@ const autoscalerRefSchema = z
       .strictObject({ minReplicas: z.int().min(1).optional(), maxReplicas: z.int().min(1).optional() })
       .superRefine((r, ctx) => {
         if (r.minReplicas !== undefined && r.maxReplicas !== undefined && r.minReplicas > r.maxReplicas) {
-          ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: `minReplicas (${r.minReplicas}) must be <= maxReplicas (${r.maxReplicas})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['minReplicas'],
+            message: `minReplicas (${r.minReplicas}) must be <= maxReplicas (${r.maxReplicas})`,
+          });
         }
       })
       .optional(),
   })
   .superRefine((ref, ctx) => {
-    if (ref.kind === 'HorizontalPodAutoscaler' && ref.apiVersion !== undefined && ref.apiVersion !== 'autoscaling/v2') {
+    if (
+      ref.kind === 'HorizontalPodAutoscaler' &&
+      ref.apiVersion !== undefined &&
+      ref.apiVersion !== 'autoscaling/v2'
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['apiVersion'],
@@ -103,7 +144,9 @@ const serviceSchema = z.strictObject({
   name: z.string().optional(),
   port: portNumber,
   portName: z.string().min(1).optional(),
-  targetPort: z.union([portNumber, z.string().min(1)], { error: 'expected a port number or a port name' }).optional(),
+  targetPort: z
+    .union([portNumber, z.string().min(1)], { error: 'expected a port number or a port name' })
+    .optional(),
   appProtocol: z.string().min(1).optional(),
   portDiscovery: notYet('only `port` is exposed on the generated services'),
   trafficDistribution: notYet(),
@@ -224,7 +267,9 @@ export const fledgeExtensionSchema = z.strictObject({
 
 export const canarySpecSchema = z.strictObject({
   provider: providerSchema.optional(),
-  metricsServer: notYet('built-in metrics use the worker\'s Prometheus; use a MetricTemplate with provider.address for another one'),
+  metricsServer: notYet(
+    "built-in metrics use the worker's Prometheus; use a MetricTemplate with provider.address for another one",
+  ),
   targetRef: targetRefSchema,
   autoscalerRef: autoscalerRefSchema.optional(),
   ingressRef: notYet('NGINX ingress router'),
@@ -240,7 +285,10 @@ export const canarySpecSchema = z.strictObject({
   /** `true`: Fledge refuses to start a release of a suspended Canary. */
   suspend: z
     .boolean()
-    .refine((suspended) => !suspended, { message: 'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)' })
+    .refine((suspended) => !suspended, {
+      message:
+        'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)',
+    })
     .optional(),
   fledge: fledgeExtensionSchema.optional(),
 });
@@ -257,7 +305,18 @@ export const canarySchema = z.strictObject({
 });
 
 /** Metric provider types Flagger has and Fledge has not (yet). */
-const flaggerOnlyMetricProviders = ['datadog', 'cloudwatch', 'newrelic', 'graphite', 'stackdriver', 'influxdb', 'dynatrace', 'keptn', 'splunk', 'externalmetrics'];
+const flaggerOnlyMetricProviders = [
+  'datadog',
+  'cloudwatch',
+  'newrelic',
+  'graphite',
+  'stackdriver',
+  'influxdb',
+  'dynatrace',
+  'keptn',
+  'splunk',
+  'externalmetrics',
+];
 
 export const metricTemplateSchema = z.strictObject({
   apiVersion: z.literal(flaggerApiVersion),

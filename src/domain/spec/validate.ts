@@ -33,21 +33,29 @@ const schemas: Record<BundleKind, z.ZodType> = {
 };
 
 function field(doc: unknown, key: string): unknown {
-  return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)[key] : undefined;
+  return typeof doc === 'object' && doc !== null && !Array.isArray(doc)
+    ? (doc as Record<string, unknown>)[key]
+    : undefined;
 }
 
 /**
  * Validates documents (already without empty ones) and returns the bundle, or every issue found. Issue paths are
  * relative to their document; `doc` is the index in `docs`.
  */
-export function validateDocuments(docs: readonly unknown[]): { ok: true; value: ParsedCanaryBundle } | { ok: false; issues: SpecIssue[] } {
+export function validateDocuments(
+  docs: readonly unknown[],
+): { ok: true; value: ParsedCanaryBundle } | { ok: false; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
   const parsed: Array<{ kind: BundleKind; doc: number; value: unknown }> = [];
   const canaryDocs: number[] = [];
 
   docs.forEach((doc, index) => {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      issues.push({ doc: index, path: [], message: `expected a Kubernetes manifest (an object with apiVersion and kind), got ${typeName(doc)}` });
+      issues.push({
+        doc: index,
+        path: [],
+        message: `expected a Kubernetes manifest (an object with apiVersion and kind), got ${typeName(doc)}`,
+      });
       return;
     }
     const kind = field(doc, 'kind');
@@ -73,10 +81,18 @@ export function validateDocuments(docs: readonly unknown[]): { ok: true; value: 
 
   const firstCanary = canaryDocs[0];
   if (firstCanary === undefined) {
-    issues.push({ doc: -1, path: [], message: `no Canary found: a release bundle needs exactly one \`kind: Canary\` (${flaggerApiVersion})` });
+    issues.push({
+      doc: -1,
+      path: [],
+      message: `no Canary found: a release bundle needs exactly one \`kind: Canary\` (${flaggerApiVersion})`,
+    });
   } else {
     for (const extra of canaryDocs.slice(1)) {
-      issues.push({ doc: extra, path: ['kind'], message: `a second Canary (the first is doc[${firstCanary}]): a release bundle has exactly one Canary` });
+      issues.push({
+        doc: extra,
+        path: ['kind'],
+        message: `a second Canary (the first is doc[${firstCanary}]): a release bundle has exactly one Canary`,
+      });
     }
   }
 
@@ -90,10 +106,22 @@ export function validateDocuments(docs: readonly unknown[]): { ok: true; value: 
     const name = field(metadata, 'name');
     if (typeof name !== 'string') return;
     const ns = field(metadata, 'namespace');
-    const object: BundleObject = { doc: index, kind, name, namespace: typeof ns === 'string' ? ns : namespace, raw: doc as Record<string, unknown> };
-    const duplicate = objects.find((o) => o.kind === object.kind && o.name === object.name && o.namespace === object.namespace);
+    const object: BundleObject = {
+      doc: index,
+      kind,
+      name,
+      namespace: typeof ns === 'string' ? ns : namespace,
+      raw: doc as Record<string, unknown>,
+    };
+    const duplicate = objects.find(
+      (o) => o.kind === object.kind && o.name === object.name && o.namespace === object.namespace,
+    );
     if (duplicate) {
-      issues.push({ doc: index, path: ['metadata', 'name'], message: `duplicate ${kind} \`${object.namespace}/${name}\` (also doc[${duplicate.doc}])` });
+      issues.push({
+        doc: index,
+        path: ['metadata', 'name'],
+        message: `duplicate ${kind} \`${object.namespace}/${name}\` (also doc[${duplicate.doc}])`,
+      });
       return;
     }
     objects.push(object);
@@ -107,8 +135,12 @@ export function validateDocuments(docs: readonly unknown[]): { ok: true; value: 
     ok: true,
     value: {
       canary,
-      metricTemplates: parsed.filter((p) => p.kind === 'MetricTemplate').map((p) => p.value as MetricTemplateManifest),
-      alertProviders: parsed.filter((p) => p.kind === 'AlertProvider').map((p) => p.value as AlertProviderManifest),
+      metricTemplates: parsed
+        .filter((p) => p.kind === 'MetricTemplate')
+        .map((p) => p.value as MetricTemplateManifest),
+      alertProviders: parsed
+        .filter((p) => p.kind === 'AlertProvider')
+        .map((p) => p.value as AlertProviderManifest),
       documents: [...docs],
     },
   };
@@ -120,9 +152,19 @@ export function validateDocuments(docs: readonly unknown[]): { ok: true; value: 
  */
 export function validateCanaryBundle(docs: readonly unknown[]): SpecResult<ParsedCanaryBundle> {
   // The type says array; workflow input is untrusted JSON, so check anyway.
-  if (!Array.isArray(docs)) return { ok: false, errors: [{ path: '', message: `expected a list of documents, got ${typeName(docs)}` }] };
+  if (!Array.isArray(docs))
+    return {
+      ok: false,
+      errors: [{ path: '', message: `expected a list of documents, got ${typeName(docs)}` }],
+    };
   const nonEmpty = docs.filter((d) => d !== null && d !== undefined);
   const result = validateDocuments(nonEmpty);
   if (result.ok) return result;
-  return { ok: false, errors: result.issues.map((issue) => ({ path: issuePath(issue, nonEmpty.length), message: issue.message })) };
+  return {
+    ok: false,
+    errors: result.issues.map((issue) => ({
+      path: issuePath(issue, nonEmpty.length),
+      message: issue.message,
+    })),
+  };
 }

@@ -1,6 +1,15 @@
 // YAML front end: multi-document YAML → validated bundle, or every problem with its line and column. PURE
 // (the `yaml` package is plain JavaScript; no I/O here — the CLI reads the file).
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml';
 import { issuePath, type PathSegment, type SpecError, type SpecIssue, type SpecResult } from './errors.js';
 import { validateDocuments, type ParsedCanaryBundle } from './validate.js';
 
@@ -56,14 +65,22 @@ export function parseCanaryYaml(text: string, _fileName?: string): SpecResult<Pa
   const kept: Array<{ yaml: ParsedDocument; value: unknown }> = [];
   docs.forEach((doc) => {
     for (const error of doc.errors) {
-      syntaxErrors.push({ path: '', ...position(error.pos[0]), message: `YAML syntax error: ${error.message}` });
+      syntaxErrors.push({
+        path: '',
+        ...position(error.pos[0]),
+        message: `YAML syntax error: ${error.message}`,
+      });
     }
     if (doc.errors.length > 0 || doc.contents === null) return;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      syntaxErrors.push({ path: '', ...position(doc.contents.range[0]), message: `YAML error: ${e instanceof Error ? e.message : String(e)}` });
+      syntaxErrors.push({
+        path: '',
+        ...position(doc.contents.range[0]),
+        message: `YAML error: ${e instanceof Error ? e.message : String(e)}`,
+      });
       return;
     }
     if (value !== null && value !== undefined) kept.push({ yaml: doc, value });
@@ -74,7 +91,11 @@ export function parseCanaryYaml(text: string, _fileName?: string): SpecResult<Pa
   if (result.ok) return result;
   const toError = (issue: SpecIssue): SpecError => {
     const yamlDoc = kept[issue.doc]?.yaml;
-    return { path: issuePath(issue, kept.length), ...(yamlDoc ? position(offsetOf(yamlDoc, issue.path)) : {}), message: issue.message };
+    return {
+      path: issuePath(issue, kept.length),
+      ...(yamlDoc ? position(offsetOf(yamlDoc, issue.path)) : {}),
+      message: issue.message,
+    };
   };
   return { ok: false, errors: sortByPosition(result.issues.map(toError)) };
 }
@@ -83,6 +104,11 @@ export function parseCanaryYaml(text: string, _fileName?: string): SpecResult<Pa
 function sortByPosition(errors: SpecError[]): SpecError[] {
   return errors
     .map((error, index) => ({ error, index }))
-    .sort((a, b) => (a.error.line ?? 0) - (b.error.line ?? 0) || (a.error.column ?? 0) - (b.error.column ?? 0) || a.index - b.index)
+    .sort(
+      (a, b) =>
+        (a.error.line ?? 0) - (b.error.line ?? 0) ||
+        (a.error.column ?? 0) - (b.error.column ?? 0) ||
+        a.index - b.index,
+    )
     .map((e) => e.error);
 }

@@ -10,7 +10,8 @@ export function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
   let node = root;
   for (const segment of path) {
     if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
-    else if (typeof node === 'object' && node !== null && !Array.isArray(node) && typeof segment === 'string') node = (node as Record<string, unknown>)[segment];
+    else if (typeof node === 'object' && node !== null && !Array.isArray(node) && typeof segment === 'string')
+      node = (node as Record<string, unknown>)[segment];
     else return undefined;
   }
   return node;
@@ -24,17 +25,28 @@ export function typeName(value: unknown): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return typeName(value);
 }
 
-const expectedNames: Record<string, string> = { int: 'integer', object: 'object', array: 'array', record: 'object' };
+const expectedNames: Record<string, string> = {
+  int: 'integer',
+  object: 'object',
+  array: 'array',
+  record: 'object',
+};
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current: z.ZodType = schema;
   for (let i = 0; i < 20; i++) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) current = current.unwrap() as z.ZodType;
+    if (
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodDefault
+    )
+      current = current.unwrap() as z.ZodType;
     else if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
     else break;
   }
@@ -48,8 +60,10 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PathSegment[]): st
     if (current instanceof z.ZodObject && typeof segment === 'string') {
       const next: z.ZodType | undefined = (current.shape as Record<string, z.ZodType | undefined>)[segment];
       current = next ? unwrap(next) : undefined;
-    } else if (current instanceof z.ZodArray && typeof segment === 'number') current = unwrap(current.element as z.ZodType);
-    else if (current instanceof z.ZodRecord && typeof segment === 'string') current = unwrap(current.valueType as z.ZodType);
+    } else if (current instanceof z.ZodArray && typeof segment === 'number')
+      current = unwrap(current.element as z.ZodType);
+    else if (current instanceof z.ZodRecord && typeof segment === 'string')
+      current = unwrap(current.valueType as z.ZodType);
     else return [];
   }
   return current instanceof z.ZodObject ? Object.keys(current.shape as Record<string, unknown>) : [];
@@ -87,16 +101,36 @@ export function suggestKey(unknown: string, known: readonly string[]): string | 
   return bestDistance <= Math.min(2, Math.floor(unknown.length / 3)) ? best : undefined;
 }
 
-function boundMessage(issue: { origin: string; inclusive?: boolean }, bound: number | bigint, kind: 'min' | 'max', actual: unknown): string {
+function boundMessage(
+  issue: { origin: string; inclusive?: boolean },
+  bound: number | bigint,
+  kind: 'min' | 'max',
+  actual: unknown,
+): string {
   const n = Number(bound);
-  if (issue.origin === 'string') return kind === 'min' ? (n <= 1 ? 'must not be empty' : `must be at least ${n} characters long`) : `must be at most ${n} characters long`;
-  if (issue.origin === 'array' || issue.origin === 'set') return kind === 'min' ? `must have at least ${n} item${n === 1 ? '' : 's'}` : `must have at most ${n} items`;
-  const op = kind === 'min' ? (issue.inclusive === false ? '>' : '>=') : issue.inclusive === false ? '<' : '<=';
+  if (issue.origin === 'string')
+    return kind === 'min'
+      ? n <= 1
+        ? 'must not be empty'
+        : `must be at least ${n} characters long`
+      : `must be at most ${n} characters long`;
+  if (issue.origin === 'array' || issue.origin === 'set')
+    return kind === 'min'
+      ? `must have at least ${n} item${n === 1 ? '' : 's'}`
+      : `must have at most ${n} items`;
+  const op =
+    kind === 'min' ? (issue.inclusive === false ? '>' : '>=') : issue.inclusive === false ? '<' : '<=';
   return `must be ${op} ${n}, got ${describeValue(actual)}`;
 }
 
 /** Converts zod issues for one document into spec issues (one per problem). */
-export function fromZodIssues(issues: readonly ZodIssue[], doc: number, input: unknown, schema: z.ZodType, base: readonly PathSegment[] = []): SpecIssue[] {
+export function fromZodIssues(
+  issues: readonly ZodIssue[],
+  doc: number,
+  input: unknown,
+  schema: z.ZodType,
+  base: readonly PathSegment[] = [],
+): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const issue of issues) {
     const path: PathSegment[] = [...base, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
@@ -105,12 +139,18 @@ export function fromZodIssues(issues: readonly ZodIssue[], doc: number, input: u
       case 'unrecognized_keys':
         for (const key of issue.keys) {
           const suggestion = suggestKey(key, knownKeysAt(schema, path));
-          out.push({ doc, path: [...path, key], message: `unknown field \`${key}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}` });
+          out.push({
+            doc,
+            path: [...path, key],
+            message: `unknown field \`${key}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`,
+          });
         }
         break;
       case 'invalid_type': {
         // A schema's own wording (zod's default starts with "Invalid input") replaces the generic one.
-        const expected = issue.message.startsWith('Invalid input') ? `expected ${expectedNames[issue.expected] ?? issue.expected}` : issue.message;
+        const expected = issue.message.startsWith('Invalid input')
+          ? `expected ${expectedNames[issue.expected] ?? issue.expected}`
+          : issue.message;
         out.push({
           doc,
           path,
@@ -125,7 +165,11 @@ export function fromZodIssues(issues: readonly ZodIssue[], doc: number, input: u
       }
       case 'invalid_value': {
         const values = issue.values.filter((v) => v !== '').map((v) => JSON.stringify(v));
-        out.push({ doc, path, message: `${values.length === 1 ? `expected ${values[0]}` : `expected one of ${values.join(', ')}`}, got ${actual === undefined ? 'nothing' : describeValue(actual)}` });
+        out.push({
+          doc,
+          path,
+          message: `${values.length === 1 ? `expected ${values[0]}` : `expected one of ${values.join(', ')}`}, got ${actual === undefined ? 'nothing' : describeValue(actual)}`,
+        });
         break;
       }
       case 'too_small':
@@ -136,9 +180,17 @@ export function fromZodIssues(issues: readonly ZodIssue[], doc: number, input: u
         break;
       case 'invalid_union': {
         // A branch whose type matched (its issues are not a root type mismatch) explains the problem best.
-        const matched = issue.errors.find((branch) => branch.length > 0 && !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+        const matched = issue.errors.find(
+          (branch) =>
+            branch.length > 0 && !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+        );
         if (matched) out.push(...fromZodIssues(matched, doc, input, schema, path));
-        else out.push({ doc, path, message: `${issue.message}, got ${actual === undefined ? 'nothing' : typeName(actual)}` });
+        else
+          out.push({
+            doc,
+            path,
+            message: `${issue.message}, got ${actual === undefined ? 'nothing' : typeName(actual)}`,
+          });
         break;
       }
       default:

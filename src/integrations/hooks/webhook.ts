@@ -30,7 +30,10 @@ export interface WebhookResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function callWebhook(call: WebhookCall, opts: { backoffMs?: number } = {}): Promise<WebhookResult> {
+export async function callWebhook(
+  call: WebhookCall,
+  opts: { backoffMs?: number } = {},
+): Promise<WebhookResult> {
   const t0 = Date.now();
   const body = JSON.stringify(call.payload);
   let last: WebhookResult = { ok: false, message: 'not called', attempts: 0, durationMs: 0 };
@@ -56,7 +59,9 @@ export async function callWebhook(call: WebhookCall, opts: { backoffMs?: number 
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
       last = {
         ok: false,
-        message: timedOut ? `timeout after ${call.timeoutMs} ms` : `request failed: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
+        message: timedOut
+          ? `timeout after ${call.timeoutMs} ms`
+          : `request failed: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
         attempts: attempt,
         durationMs: Date.now() - t0,
       };

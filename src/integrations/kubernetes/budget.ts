@@ -72,6 +72,7 @@ export function createRequestBudget(opts: BudgetOptions): RequestBudget {
 export function budgetFromEnv(env: NodeJS.ProcessEnv = process.env): RequestBudget {
   const qps = Number(env.FLEDGE_KUBE_QPS ?? 20);
   const burst = Number(env.FLEDGE_KUBE_BURST ?? 40);
-  if (!(qps > 0) || !(burst >= 1)) throw new Error(`invalid FLEDGE_KUBE_QPS/FLEDGE_KUBE_BURST: ${qps}/${burst}`);
+  if (!(qps > 0) || !(burst >= 1))
+    throw new Error(`invalid FLEDGE_KUBE_QPS/FLEDGE_KUBE_BURST: ${qps}/${burst}`);
   return createRequestBudget({ qps, burst, max429Retries: 5 });
 }

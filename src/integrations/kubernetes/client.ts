@@ -36,7 +36,10 @@ export async function applyCustomObject<T extends object>(
   )) as T;
 }
 
-export async function readCustomObject<T extends object>(custom: k8s.CustomObjectsApi, ref: CustomResourceRef): Promise<T | undefined> {
+export async function readCustomObject<T extends object>(
+  custom: k8s.CustomObjectsApi,
+  ref: CustomResourceRef,
+): Promise<T | undefined> {
   try {
     return (await custom.getNamespacedCustomObject(ref)) as T;
   } catch (e) {

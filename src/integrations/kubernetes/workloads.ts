@@ -19,7 +19,12 @@ export interface ServicePorts {
   portName?: string;
   appProtocol?: string;
   /** Labels/annotations per Service (Flagger `service.apex|primary|canary`). */
-  metadata?: Partial<Record<'apex' | 'primary' | 'canary', { labels?: Record<string, string>; annotations?: Record<string, string> }>>;
+  metadata?: Partial<
+    Record<
+      'apex' | 'primary' | 'canary',
+      { labels?: Record<string, string>; annotations?: Record<string, string> }
+    >
+  >;
 }
 
 export type WorkloadErrorKind = 'not-found' | 'unsupported' | 'invalid';
@@ -64,7 +69,10 @@ export function selectorLabel(dep: k8s.V1Deployment): { key: string; value: stri
 export function primaryTemplate(target: k8s.V1Deployment): k8s.V1PodTemplateSpec {
   const { key, value } = selectorLabel(target);
   const tpl = structuredClone(target.spec?.template ?? {}) as k8s.V1PodTemplateSpec;
-  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), [key]: `${value}-primary` } };
+  tpl.metadata = {
+    ...(tpl.metadata ?? {}),
+    labels: { ...(tpl.metadata?.labels ?? {}), [key]: `${value}-primary` },
+  };
   delete tpl.metadata.creationTimestamp;
   return tpl;
 }
@@ -82,22 +90,47 @@ export function deploymentReadiness(dep: k8s.V1Deployment, thresholdPct: number)
   const base = { replicas: want, readyReplicas: ready };
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { ...base, ready: false, deadlineExceeded: true, message: `deployment ${dep.metadata?.name} exceeded its progress deadline` };
+    return {
+      ...base,
+      ready: false,
+      deadlineExceeded: true,
+      message: `deployment ${dep.metadata?.name} exceeded its progress deadline`,
+    };
   }
   if ((st.observedGeneration ?? 0) < (dep.metadata?.generation ?? 0)) {
-    return { ...base, ready: false, deadlineExceeded: false, message: 'waiting for rollout to finish: observed generation less than desired' };
+    return {
+      ...base,
+      ready: false,
+      deadlineExceeded: false,
+      message: 'waiting for rollout to finish: observed generation less than desired',
+    };
   }
   if (want === 0) return { ...base, ready: false, deadlineExceeded: false, message: 'no replicas requested' };
   const updated = st.updatedReplicas ?? 0;
   if (updated < want) {
-    return { ...base, ready: false, deadlineExceeded: false, message: `waiting for rollout to finish: ${updated} of ${want} new replicas updated` };
+    return {
+      ...base,
+      ready: false,
+      deadlineExceeded: false,
+      message: `waiting for rollout to finish: ${updated} of ${want} new replicas updated`,
+    };
   }
   const available = st.availableReplicas ?? 0;
   const needed = Math.ceil((thresholdPct / 100) * updated);
   if (available < needed) {
-    return { ...base, ready: false, deadlineExceeded: false, message: `waiting for rollout to finish: ${available} of ${updated} updated replicas available (need ${thresholdPct}%)` };
+    return {
+      ...base,
+      ready: false,
+      deadlineExceeded: false,
+      message: `waiting for rollout to finish: ${available} of ${updated} updated replicas available (need ${thresholdPct}%)`,
+    };
   }
-  return { ...base, ready: true, deadlineExceeded: false, message: `${available}/${want} replicas available` };
+  return {
+    ...base,
+    ready: true,
+    deadlineExceeded: false,
+    message: `${available}/${want} replicas available`,
+  };
 }
 
 function isNotFound(e: unknown): boolean {
@@ -134,8 +167,14 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
       throw e;
     }
   };
-  const applyDeployment = (namespace: string, name: string, body: k8s.V1Deployment): Promise<k8s.V1Deployment> =>
-    budget.call(() => apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, force: true }, applyPatchOptions));
+  const applyDeployment = (
+    namespace: string,
+    name: string,
+    body: k8s.V1Deployment,
+  ): Promise<k8s.V1Deployment> =>
+    budget.call(() =>
+      apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, force: true }, applyPatchOptions),
+    );
 
   const ctl: WorkloadController = {
     readTarget: (t) => read(t.namespace, t.name),
@@ -143,7 +182,9 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
     async ensurePrimary(t) {
       const target = await read(t.namespace, t.name);
       try {
-        const existing = await budget.call(() => apps.readNamespacedDeployment({ name: primaryName(t.name), namespace: t.namespace }));
+        const existing = await budget.call(() =>
+          apps.readNamespacedDeployment({ name: primaryName(t.name), namespace: t.namespace }),
+        );
         return { created: false, primaryImages: imagesOf(existing) };
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -165,9 +206,15 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
           selector: { matchLabels: { [key]: `${value}-primary` } },
           template: primaryTemplate(target),
           ...(target.spec?.strategy ? { strategy: target.spec.strategy } : {}),
-          ...(target.spec?.minReadySeconds !== undefined ? { minReadySeconds: target.spec.minReadySeconds } : {}),
-          ...(target.spec?.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: target.spec.progressDeadlineSeconds } : {}),
-          ...(target.spec?.revisionHistoryLimit !== undefined ? { revisionHistoryLimit: target.spec.revisionHistoryLimit } : {}),
+          ...(target.spec?.minReadySeconds !== undefined
+            ? { minReadySeconds: target.spec.minReadySeconds }
+            : {}),
+          ...(target.spec?.progressDeadlineSeconds !== undefined
+            ? { progressDeadlineSeconds: target.spec.progressDeadlineSeconds }
+            : {}),
+          ...(target.spec?.revisionHistoryLimit !== undefined
+            ? { revisionHistoryLimit: target.spec.revisionHistoryLimit }
+            : {}),
         },
       };
       const created = await applyDeployment(t.namespace, primaryName(t.name), body);
@@ -198,11 +245,18 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
             name,
             namespace: t.namespace,
             labels: { ...(meta?.labels ?? {}), 'app.kubernetes.io/managed-by': 'fledge' },
-            ...(meta?.annotations && Object.keys(meta.annotations).length > 0 ? { annotations: meta.annotations } : {}),
+            ...(meta?.annotations && Object.keys(meta.annotations).length > 0
+              ? { annotations: meta.annotations }
+              : {}),
           },
           spec: { type: 'ClusterIP', selector: { [key]: selector }, ports: [port] },
         };
-        await budget.call(() => core.patchNamespacedService({ name, namespace: t.namespace, body, fieldManager, force: true }, applyPatchOptions));
+        await budget.call(() =>
+          core.patchNamespacedService(
+            { name, namespace: t.namespace, body, fieldManager, force: true },
+            applyPatchOptions,
+          ),
+        );
       }
     },
 
@@ -225,7 +279,13 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
             name: t.name,
             namespace: t.namespace,
             fieldManager,
-            body: { spec: { template: { spec: { containers: Object.entries(images).map(([name, image]) => ({ name, image })) } } } },
+            body: {
+              spec: {
+                template: {
+                  spec: { containers: Object.entries(images).map(([name, image]) => ({ name, image })) },
+                },
+              },
+            },
           },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
         ),
@@ -272,9 +332,15 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
     async ensurePrimaryHpa(t, hpaName) {
       let src: k8s.V2HorizontalPodAutoscaler;
       try {
-        src = await budget.call(() => hpa.readNamespacedHorizontalPodAutoscaler({ name: hpaName, namespace: t.namespace }));
+        src = await budget.call(() =>
+          hpa.readNamespacedHorizontalPodAutoscaler({ name: hpaName, namespace: t.namespace }),
+        );
       } catch (e) {
-        if (isNotFound(e)) throw new WorkloadError(`autoscalerRef: HorizontalPodAutoscaler ${t.namespace}/${hpaName} not found`, 'not-found');
+        if (isNotFound(e))
+          throw new WorkloadError(
+            `autoscalerRef: HorizontalPodAutoscaler ${t.namespace}/${hpaName} not found`,
+            'not-found',
+          );
         throw e;
       }
       const name = `${hpaName}-primary`;
@@ -288,7 +354,10 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
         },
       };
       await budget.call(() =>
-        hpa.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body, fieldManager, force: true }, applyPatchOptions),
+        hpa.patchNamespacedHorizontalPodAutoscaler(
+          { name, namespace: t.namespace, body, fieldManager, force: true },
+          applyPatchOptions,
+        ),
       );
     },
   };

@@ -9,7 +9,10 @@ const responseSchema = z.object({
   data: z
     .object({
       resultType: z.string(),
-      result: z.union([z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample })), sample]),
+      result: z.union([
+        z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample })),
+        sample,
+      ]),
     })
     .optional(),
 });
@@ -35,7 +38,10 @@ export function trimQuery(q: string): string {
   return q.replace(/\s+/g, ' ').trim();
 }
 
-export function createPrometheusClient(baseUrl: string, headers: Record<string, string> = {}): PrometheusClient {
+export function createPrometheusClient(
+  baseUrl: string,
+  headers: Record<string, string> = {},
+): PrometheusClient {
   const base = baseUrl.replace(/\/+$/, '');
   return {
     async queryScalar(promql, opts = {}) {
@@ -48,20 +54,30 @@ export function createPrometheusClient(baseUrl: string, headers: Record<string, 
           signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
         });
       } catch (e) {
-        throw new PrometheusError(`Prometheus ${base} unreachable: ${e instanceof Error ? e.message : String(e)}`, 'unreachable');
+        throw new PrometheusError(
+          `Prometheus ${base} unreachable: ${e instanceof Error ? e.message : String(e)}`,
+          'unreachable',
+        );
       }
       const text = await res.text();
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        throw new PrometheusError(`Prometheus answered ${res.status} with non-JSON: ${text.slice(0, 200)}`, res.status >= 500 ? 'unreachable' : 'bad-response');
+        throw new PrometheusError(
+          `Prometheus answered ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+          res.status >= 500 ? 'unreachable' : 'bad-response',
+        );
       }
       const parsed = responseSchema.safeParse(json);
-      if (!parsed.success) throw new PrometheusError(`unexpected Prometheus response: ${text.slice(0, 200)}`, 'bad-response');
+      if (!parsed.success)
+        throw new PrometheusError(`unexpected Prometheus response: ${text.slice(0, 200)}`, 'bad-response');
       const body = parsed.data;
       if (body.status === 'error') {
-        throw new PrometheusError(`Prometheus ${body.errorType ?? 'error'}: ${body.error ?? ''}`, res.status >= 500 ? 'unreachable' : 'bad-query');
+        throw new PrometheusError(
+          `Prometheus ${body.errorType ?? 'error'}: ${body.error ?? ''}`,
+          res.status >= 500 ? 'unreachable' : 'bad-query',
+        );
       }
       const data = body.data;
       let raw: string | undefined;

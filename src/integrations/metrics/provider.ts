@@ -31,7 +31,10 @@ export interface MetricsProvider {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function createPrometheusProvider(defaultUrl: string, opts: { retries?: number; timeoutMs?: number; backoffMs?: number } = {}): MetricsProvider {
+export function createPrometheusProvider(
+  defaultUrl: string,
+  opts: { retries?: number; timeoutMs?: number; backoffMs?: number } = {},
+): MetricsProvider {
   const clients = new Map<string, PrometheusClient>();
   const client = (url: string, headers?: Record<string, string>): PrometheusClient => {
     const key = `${url}|${JSON.stringify(headers ?? {})}`;
@@ -51,19 +54,48 @@ export function createPrometheusProvider(defaultUrl: string, opts: { retries?: n
       else if (metric.source.kind === 'inline') template = metric.source.query;
       else {
         const src = metric.source;
-        const def = templates.find((t) => t.name === src.templateName && t.namespace === src.templateNamespace);
-        if (!def) return { name: metric.name, value: null, error: 'infrastructure', message: `MetricTemplate ${src.templateNamespace}/${src.templateName} not found` };
+        const def = templates.find(
+          (t) => t.name === src.templateName && t.namespace === src.templateNamespace,
+        );
+        if (!def)
+          return {
+            name: metric.name,
+            value: null,
+            error: 'infrastructure',
+            message: `MetricTemplate ${src.templateNamespace}/${src.templateName} not found`,
+          };
         template = def.query;
         if (def.provider.address) url = def.provider.address;
         headers = def.provider.headers;
       }
-      const rendered = renderQuery(template, { namespace: ctx.namespace, target: ctx.target, service: ctx.service, interval: metric.interval, variables: metric.templateVariables });
-      if (!rendered.ok) return { name: metric.name, value: null, error: 'infrastructure', message: `query template: ${rendered.error}` };
+      const rendered = renderQuery(template, {
+        namespace: ctx.namespace,
+        target: ctx.target,
+        service: ctx.service,
+        interval: metric.interval,
+        variables: metric.templateVariables,
+      });
+      if (!rendered.ok)
+        return {
+          name: metric.name,
+          value: null,
+          error: 'infrastructure',
+          message: `query template: ${rendered.error}`,
+        };
       const retries = opts.retries ?? 2;
       for (let attempt = 0; ; attempt++) {
         try {
-          const value = await client(url, headers).queryScalar(rendered.query, { timeoutMs: opts.timeoutMs ?? 5000 });
-          if (value === null) return { name: metric.name, value: null, error: 'no-values', message: 'no values found (is the target receiving traffic?)', query: rendered.query };
+          const value = await client(url, headers).queryScalar(rendered.query, {
+            timeoutMs: opts.timeoutMs ?? 5000,
+          });
+          if (value === null)
+            return {
+              name: metric.name,
+              value: null,
+              error: 'no-values',
+              message: 'no values found (is the target receiving traffic?)',
+              query: rendered.query,
+            };
           return { name: metric.name, value, query: rendered.query };
         } catch (e) {
           const retryable = e instanceof PrometheusError && e.kind === 'unreachable';
@@ -71,7 +103,13 @@ export function createPrometheusProvider(defaultUrl: string, opts: { retries?: n
             await sleep((opts.backoffMs ?? 300) * (attempt + 1));
             continue;
           }
-          return { name: metric.name, value: null, error: 'infrastructure', message: e instanceof Error ? e.message : String(e), query: rendered.query };
+          return {
+            name: metric.name,
+            value: null,
+            error: 'infrastructure',
+            message: e instanceof Error ? e.message : String(e),
+            query: rendered.query,
+          };
         }
       }
     },

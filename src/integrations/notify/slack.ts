@@ -12,19 +12,33 @@ export interface SlackOptions {
   retries?: number;
 }
 
-const icon: Record<ReleaseNotification['severity'], string> = { info: ':large_blue_circle:', warn: ':warning:', error: ':red_circle:' };
+const icon: Record<ReleaseNotification['severity'], string> = {
+  info: ':large_blue_circle:',
+  warn: ':warning:',
+  error: ':red_circle:',
+};
 
 export function slackBlocks(n: ReleaseNotification): KnownBlock[] {
   const blocks: KnownBlock[] = [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `${icon[n.severity]} *${n.target.name}.${n.target.namespace}* — ${n.message}` },
+      text: {
+        type: 'mrkdwn',
+        text: `${icon[n.severity]} *${n.target.name}.${n.target.namespace}* — ${n.message}`,
+      },
     },
   ];
   if (n.fields && n.fields.length > 0) {
-    blocks.push({ type: 'section', fields: n.fields.slice(0, 10).map((f) => ({ type: 'mrkdwn', text: `*${f.title}*\n${f.value}` })) });
+    blocks.push({
+      type: 'section',
+      fields: n.fields.slice(0, 10).map((f) => ({ type: 'mrkdwn', text: `*${f.title}*\n${f.value}` })),
+    });
   }
-  if (n.link) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${n.link}|Open in Temporal Web UI>` }] });
+  if (n.link)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `<${n.link}|Open in Temporal Web UI>` }],
+    });
   return blocks;
 }
 
@@ -44,7 +58,10 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
           blocks: slackBlocks(n),
           ...(o.threadTs ? { thread_ts: o.threadTs } : {}),
         });
-        return { delivered: true, ...(res.channel && res.ts ? { ref: { channel: res.channel, ts: res.ts } } : {}) };
+        return {
+          delivered: true,
+          ...(res.channel && res.ts ? { ref: { channel: res.channel, ts: res.ts } } : {}),
+        };
       } catch (e) {
         return { delivered: false, error: e instanceof Error ? e.message : String(e) };
       }

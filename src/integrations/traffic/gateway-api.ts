@@ -13,7 +13,9 @@ interface BackendRef {
 interface Rule {
   matches?: Array<Record<string, unknown>>;
   backendRefs?: BackendRef[];
-  filters?: Array<{ type: string; requestMirror?: { backendRef: BackendRef; percent?: number } } & Record<string, unknown>>;
+  filters?: Array<
+    { type: string; requestMirror?: { backendRef: BackendRef; percent?: number } } & Record<string, unknown>
+  >;
 }
 interface HttpRoute {
   spec?: { rules?: Rule[] };
@@ -28,7 +30,9 @@ const ref = (t: RouterTarget) => ({
 });
 
 /** Istio-style header match → Gateway API header matches (Exact / RegularExpression; prefix as a regex). */
-export function headerMatches(headers: Record<string, HeaderMatch>): Array<{ name: string; type: string; value: string }> {
+export function headerMatches(
+  headers: Record<string, HeaderMatch>,
+): Array<{ name: string; type: string; value: string }> {
   return Object.entries(headers).map(([name, m]) => {
     if (m.exact !== undefined) return { name, type: 'Exact', value: m.exact };
     if (m.regex !== undefined) return { name, type: 'RegularExpression', value: m.regex };
@@ -66,20 +70,34 @@ function ruleSettings(t: RouterTarget): { filters: Rule['filters']; extra: Recor
   const o = t.options ?? {};
   const filters: NonNullable<Rule['filters']> = [];
   const headers = o.headers as { request?: HeaderOps; response?: HeaderOps } | undefined;
-  if (headers?.request) filters.push({ type: 'RequestHeaderModifier', requestHeaderModifier: headerModifier(headers.request) });
-  if (headers?.response) filters.push({ type: 'ResponseHeaderModifier', responseHeaderModifier: headerModifier(headers.response) });
-  const rw = o.rewrite as { uri?: string; authority?: string; type?: 'ReplaceFullPath' | 'ReplacePrefixMatch' } | undefined;
+  if (headers?.request)
+    filters.push({ type: 'RequestHeaderModifier', requestHeaderModifier: headerModifier(headers.request) });
+  if (headers?.response)
+    filters.push({
+      type: 'ResponseHeaderModifier',
+      responseHeaderModifier: headerModifier(headers.response),
+    });
+  const rw = o.rewrite as
+    { uri?: string; authority?: string; type?: 'ReplaceFullPath' | 'ReplacePrefixMatch' } | undefined;
   if (rw && (rw.uri !== undefined || rw.authority !== undefined)) {
     const type = rw.type ?? 'ReplacePrefixMatch';
     filters.push({
       type: 'URLRewrite',
       urlRewrite: {
         ...(rw.authority !== undefined ? { hostname: rw.authority } : {}),
-        ...(rw.uri !== undefined ? { path: type === 'ReplaceFullPath' ? { type, replaceFullPath: rw.uri } : { type, replacePrefixMatch: rw.uri } } : {}),
+        ...(rw.uri !== undefined
+          ? {
+              path:
+                type === 'ReplaceFullPath'
+                  ? { type, replaceFullPath: rw.uri }
+                  : { type, replacePrefixMatch: rw.uri },
+            }
+          : {}),
       },
     });
   }
-  for (const m of o.mirrors ?? []) filters.push({ type: 'RequestMirror', requestMirror: m as { backendRef: BackendRef } });
+  for (const m of o.mirrors ?? [])
+    filters.push({ type: 'RequestMirror', requestMirror: m as { backendRef: BackendRef } });
   return { filters, extra: o.timeout ? { timeouts: { request: o.timeout } } : {} };
 }
 
@@ -98,7 +116,10 @@ export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {
   };
   main.filters = [...(settings.filters ?? [])];
   if (w.mirrorPercent !== null) {
-    main.filters.push({ type: 'RequestMirror', requestMirror: { backendRef: { name: canary, port: t.port }, percent: w.mirrorPercent } });
+    main.filters.push({
+      type: 'RequestMirror',
+      requestMirror: { backendRef: { name: canary, port: t.port }, percent: w.mirrorPercent },
+    });
   }
   if (main.filters.length === 0) delete main.filters;
   const rules: Rule[] = [];
@@ -114,7 +135,11 @@ export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
-    metadata: { name: t.service, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
+    metadata: {
+      name: t.service,
+      namespace: t.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'fledge' },
+    },
     spec: {
       parentRefs:
         t.options?.gatewayRefs && t.options.gatewayRefs.length > 0
@@ -131,7 +156,8 @@ export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {
 
 export function parseHttpRoute(t: RouterTarget, route: HttpRoute): RouteWeights {
   const rules = route.spec?.rules ?? [];
-  const isCanaryOnly = (r: Rule) => (r.backendRefs ?? []).length === 1 && r.backendRefs?.[0]?.name === `${t.service}-canary`;
+  const isCanaryOnly = (r: Rule) =>
+    (r.backendRefs ?? []).length === 1 && r.backendRefs?.[0]?.name === `${t.service}-canary`;
   const main = rules.find((r) => !isCanaryOnly(r)) ?? rules[rules.length - 1];
   const weightOf = (name: string): number => main?.backendRefs?.find((b) => b.name === name)?.weight ?? 0;
   const mirror = main?.filters?.find((f) => f.type === 'RequestMirror');
@@ -148,7 +174,9 @@ export function createGatewayApiRouter(custom: k8s.CustomObjectsApi): TrafficRou
     kind: 'gatewayapi:v1',
     async reconcile(t) {
       const existing = await readCustomObject<HttpRoute>(custom, ref(t));
-      const weights = existing ? parseHttpRoute(t, existing) : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
+      const weights = existing
+        ? parseHttpRoute(t, existing)
+        : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
       await applyCustomObject(custom, ref(t), buildHttpRoute(t, weights));
     },
     async setRoutes(t, w) {

@@ -54,9 +54,17 @@ function routeSettings(t: RouterTarget): Record<string, unknown> {
 export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
   const primary = `${t.service}-primary`;
   const canary = `${t.service}-canary`;
-  const dest = (host: string, weight: number): Destination => ({ destination: { host, port: { number: t.port } }, weight });
+  const dest = (host: string, weight: number): Destination => ({
+    destination: { host, port: { number: t.port } },
+    weight,
+  });
   const serviceMatch = t.options?.match && t.options.match.length > 0 ? { match: t.options.match } : {};
-  const main: HttpRoute = { name: 'primary', ...serviceMatch, ...routeSettings(t), route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)] };
+  const main: HttpRoute = {
+    name: 'primary',
+    ...serviceMatch,
+    ...routeSettings(t),
+    route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)],
+  };
   if (w.mirrorPercent !== null) {
     main.mirror = { host: canary, port: { number: t.port } };
     main.mirrorPercentage = { value: w.mirrorPercent };
@@ -71,7 +79,11 @@ export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
     metadata: { name: t.service, namespace: t.namespace, labels: managed },
-    spec: { hosts: [t.service, ...(t.hosts ?? [])], ...(t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}), http },
+    spec: {
+      hosts: [t.service, ...(t.hosts ?? [])],
+      ...(t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
+      http,
+    },
   };
 }
 
@@ -86,10 +98,16 @@ export function buildDestinationRule(t: RouterTarget, host: string): object {
 
 export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteWeights {
   const http = vs.spec?.http ?? [];
-  const isCanaryOnly = (r: HttpRoute): boolean => r.name === 'canary' || (r.route.length === 1 && r.route[0]?.destination.host.startsWith(`${t.service}-canary`) === true);
+  const isCanaryOnly = (r: HttpRoute): boolean =>
+    r.name === 'canary' ||
+    (r.route.length === 1 && r.route[0]?.destination.host.startsWith(`${t.service}-canary`) === true);
   const main = http.find((r) => !isCanaryOnly(r)) ?? http[http.length - 1];
   const weightOf = (suffix: string): number =>
-    main?.route.find((d) => d.destination.host === `${t.service}${suffix}` || d.destination.host.startsWith(`${t.service}${suffix}.`))?.weight ?? 0;
+    main?.route.find(
+      (d) =>
+        d.destination.host === `${t.service}${suffix}` ||
+        d.destination.host.startsWith(`${t.service}${suffix}.`),
+    )?.weight ?? 0;
   return {
     primaryWeight: weightOf('-primary'),
     canaryWeight: weightOf('-canary'),
@@ -106,7 +124,9 @@ export function createIstioRouter(custom: k8s.CustomObjectsApi): TrafficRouter {
         await applyCustomObject(custom, drRef(t, host), buildDestinationRule(t, host));
       }
       const existing = await readCustomObject<VirtualService>(custom, vsRef(t));
-      const weights = existing ? parseVirtualService(t, existing) : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
+      const weights = existing
+        ? parseVirtualService(t, existing)
+        : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
       await applyCustomObject(custom, vsRef(t), buildVirtualService(t, weights));
     },
     async setRoutes(t, w) {

@@ -1,5 +1,13 @@
 // Test-only workflow: exercises a timer, an activity, a signal, an update with validator and a query on the real server.
-import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 
 export interface EchoActivities {
   shout(text: string): Promise<string>;
@@ -11,7 +19,9 @@ export const releaseSignal = defineSignal<[string]>('release');
 export const addUpdate = defineUpdate<number, [number]>('add');
 export const stateQuery = defineQuery<{ total: number; released: string | null }>('state');
 
-export async function echoWorkflow(text: string): Promise<{ loud: string; total: number; releasedBy: string }> {
+export async function echoWorkflow(
+  text: string,
+): Promise<{ loud: string; total: number; releasedBy: string }> {
   let total = 0;
   let released: string | null = null;
   setHandler(stateQuery, () => ({ total, released }));

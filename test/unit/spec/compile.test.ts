@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ReleasePlan } from '../../../src/domain/plan.js';
-import { compileRelease, compileReleasePlan, mergeMatchConditions, validateCanaryBundle } from '../../../src/domain/spec/index.js';
+import {
+  compileRelease,
+  compileReleasePlan,
+  mergeMatchConditions,
+  validateCanaryBundle,
+} from '../../../src/domain/spec/index.js';
 import { parseFixture, readFixture, yamlDocuments } from './fixtures.js';
 
 const images = { podinfod: 'ghcr.io/acme/podinfo:6.5.1' };
@@ -23,8 +28,20 @@ describe('podinfo Istio canary (Flagger tutorial + template, hooks, gate, alerts
       canaryReadyThreshold: 100,
       strategy: { kind: 'canary', weights: [10, 20, 30, 40, 50], stepWeightPromotion: 0, mirror: false },
       metrics: [
-        { name: 'request-success-rate', source: { kind: 'builtin', builtin: 'request-success-rate' }, interval: '1m', thresholdRange: { min: 99 }, templateVariables: {} },
-        { name: 'request-duration', source: { kind: 'builtin', builtin: 'request-duration' }, interval: '30s', thresholdRange: { max: 500 }, templateVariables: {} },
+        {
+          name: 'request-success-rate',
+          source: { kind: 'builtin', builtin: 'request-success-rate' },
+          interval: '1m',
+          thresholdRange: { min: 99 },
+          templateVariables: {},
+        },
+        {
+          name: 'request-duration',
+          source: { kind: 'builtin', builtin: 'request-duration' },
+          interval: '30s',
+          thresholdRange: { max: 500 },
+          templateVariables: {},
+        },
         {
           name: 'not-found-percentage',
           source: { kind: 'template', templateName: 'not-found-percentage', templateNamespace: 'test' },
@@ -52,7 +69,15 @@ describe('podinfo Istio canary (Flagger tutorial + template, hooks, gate, alerts
           muteAlert: false,
           metadata: { cmd: 'hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/' },
         },
-        { name: 'promotion-gate', type: 'confirm-promotion', url: 'http://flagger-loadtester.test/gate/check', timeoutMs: 10_000, retries: 2, muteAlert: true, metadata: {} },
+        {
+          name: 'promotion-gate',
+          type: 'confirm-promotion',
+          url: 'http://flagger-loadtester.test/gate/check',
+          timeoutMs: 10_000,
+          retries: 2,
+          muteAlert: true,
+          metadata: {},
+        },
       ],
       manualGates: [],
       onInfrastructureError: 'count-as-failed-check',
@@ -79,13 +104,21 @@ describe('podinfo Istio canary (Flagger tutorial + template, hooks, gate, alerts
         gateways: ['istio-system/public-gateway'],
         gatewayRefs: [],
         match: [],
-        retries: { attempts: 3, perTryTimeout: '1s', retryOn: 'gateway-error,connect-failure,refused-stream' },
+        retries: {
+          attempts: 3,
+          perTryTimeout: '1s',
+          retryOn: 'gateway-error,connect-failure,refused-stream',
+        },
         trafficPolicy: { tls: { mode: 'DISABLE' } },
         mirror: [],
       },
       abMatch: [],
     });
-    expect(compiled.autoscaler).toEqual({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'podinfo' });
+    expect(compiled.autoscaler).toEqual({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      name: 'podinfo',
+    });
     expect(compiled.canary).toEqual({ name: 'podinfo', namespace: 'test' });
     expect(compiled.revertOnDeletion).toBe(false);
   });
@@ -99,13 +132,35 @@ describe('podinfo Istio canary (Flagger tutorial + template, hooks, gate, alerts
     });
     expect(compiled.metricTemplates[0]?.query).toContain('request_path="{{ variables.path }}"');
     expect(compiled.alerts).toEqual([
-      { name: 'on-call', severity: 'error', provider: { name: 'on-call', namespace: 'test', type: 'slack', channel: 'on-call-alerts', username: 'flagger' } },
-      { name: 'dev-team', severity: 'info', provider: { name: 'dev-slack', namespace: 'flagger', type: 'slack', channel: 'dev-alerts', secretRef: { name: 'slack-url' } } },
+      {
+        name: 'on-call',
+        severity: 'error',
+        provider: {
+          name: 'on-call',
+          namespace: 'test',
+          type: 'slack',
+          channel: 'on-call-alerts',
+          username: 'flagger',
+        },
+      },
+      {
+        name: 'dev-team',
+        severity: 'info',
+        provider: {
+          name: 'dev-slack',
+          namespace: 'flagger',
+          type: 'slack',
+          channel: 'dev-alerts',
+          secretRef: { name: 'slack-url' },
+        },
+      },
     ]);
   });
 
   it('validates the same documents from JSON (workflow input) to the same bundle', () => {
-    const fromJson = validateCanaryBundle(JSON.parse(JSON.stringify(yamlDocuments(readFixture('podinfo-istio.yaml')))) as unknown[]);
+    const fromJson = validateCanaryBundle(
+      JSON.parse(JSON.stringify(yamlDocuments(readFixture('podinfo-istio.yaml')))) as unknown[],
+    );
     expect(fromJson.ok).toBe(true);
     if (fromJson.ok) expect(compileRelease(fromJson.value, images)).toEqual(compiled);
   });
@@ -118,8 +173,15 @@ describe('strategies and settings', () => {
     const cookie = { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } };
     expect(compiled.plan.strategy).toEqual({ kind: 'ab-testing', iterations: 10, match: [insider, cookie] });
     expect(compiled.plan.threshold).toBe(10);
-    expect(compiled.router.service).toMatchObject({ port: 80, targetPort: 'http', portName: 'http-web', match: [{ uri: { prefix: '/api' } }] });
-    expect(compiled.router.service.headers).toEqual({ request: { set: { 'x-envoy-upstream-rq-timeout-ms': '15000' } } });
+    expect(compiled.router.service).toMatchObject({
+      port: 80,
+      targetPort: 'http',
+      portName: 'http-web',
+      match: [{ uri: { prefix: '/api' } }],
+    });
+    expect(compiled.router.service.headers).toEqual({
+      request: { set: { 'x-envoy-upstream-rq-timeout-ms': '15000' } },
+    });
     expect(compiled.router.abMatch).toEqual([
       { uri: { prefix: '/api' }, ...insider },
       { uri: { prefix: '/api' }, ...cookie },
@@ -157,15 +219,38 @@ describe('strategies and settings', () => {
     const compiled = compileRelease(parseFixture('gatewayapi.yaml'), images);
     expect(compiled.plan.provider).toBe('gatewayapi:v1');
     // stepWeight 30 / maxWeight 50: Flagger adds 30 while below 50 → 30, 60 (the last step is not clamped).
-    expect(compiled.plan.strategy).toEqual({ kind: 'canary', weights: [30, 60], stepWeightPromotion: 0, mirror: false });
-    expect(compiled.plan.metrics[0]?.source).toEqual({ kind: 'template', templateName: 'error-rate', templateNamespace: 'istio-system' });
-    expect(compiled.router.service).toMatchObject({ gatewayRefs: [{ name: 'gateway', namespace: 'istio-ingress' }], hosts: ['www.example.com'], timeout: '15s', gateways: [] });
-    expect(compiled.metricTemplates[0]?.provider).toEqual({ type: 'prometheus', address: 'http://prometheus.istio-system:9090', headers: { 'X-Scope-OrgID': 'tenant-a' } });
+    expect(compiled.plan.strategy).toEqual({
+      kind: 'canary',
+      weights: [30, 60],
+      stepWeightPromotion: 0,
+      mirror: false,
+    });
+    expect(compiled.plan.metrics[0]?.source).toEqual({
+      kind: 'template',
+      templateName: 'error-rate',
+      templateNamespace: 'istio-system',
+    });
+    expect(compiled.router.service).toMatchObject({
+      gatewayRefs: [{ name: 'gateway', namespace: 'istio-ingress' }],
+      hosts: ['www.example.com'],
+      timeout: '15s',
+      gateways: [],
+    });
+    expect(compiled.metricTemplates[0]?.provider).toEqual({
+      type: 'prometheus',
+      address: 'http://prometheus.istio-system:9090',
+      headers: { 'X-Scope-OrgID': 'tenant-a' },
+    });
   });
 
   it('`canaryAnalysis` spelling and the deprecated metric `threshold` map as Flagger does', () => {
     const plan = compileReleasePlan(parseFixture('canary-analysis-legacy.yaml'), images);
-    expect(plan.strategy).toEqual({ kind: 'canary', weights: [15, 30], stepWeightPromotion: 0, mirror: false });
+    expect(plan.strategy).toEqual({
+      kind: 'canary',
+      weights: [15, 30],
+      stepWeightPromotion: 0,
+      mirror: false,
+    });
     expect(plan.intervalMs).toBe(30_000);
     expect(plan.metrics.map((m) => [m.name, m.thresholdRange, m.source.kind])).toEqual([
       ['request-success-rate', { min: 99 }, 'builtin'],
@@ -181,17 +266,33 @@ describe('strategies and settings', () => {
     ['stepWeight 5, maxWeight 5', 'stepWeight: 5\n    maxWeight: 5', [5]],
     ['stepWeights', 'stepWeights: [5, 10, 100]', [5, 10, 100]],
   ])('weights: %s', (_name, weights, expected) => {
-    const text = readFixture('blue-green-mirror.yaml').replace('iterations: 10\n    mirror: true\n    mirrorWeight: 50', weights);
+    const text = readFixture('blue-green-mirror.yaml').replace(
+      'iterations: 10\n    mirror: true\n    mirrorWeight: 50',
+      weights,
+    );
     const result = validateCanaryBundle(yamlDocuments(text));
     expect(result.ok).toBe(true);
-    if (result.ok) expect(compileReleasePlan(result.value, images).strategy).toEqual({ kind: 'canary', weights: expected, stepWeightPromotion: 0, mirror: false });
+    if (result.ok)
+      expect(compileReleasePlan(result.value, images).strategy).toEqual({
+        kind: 'canary',
+        weights: expected,
+        stepWeightPromotion: 0,
+        mirror: false,
+      });
   });
 
   it('skipAnalysis: a canary without weights is fine and the plan says skip', () => {
-    const text = readFixture('blue-green-mirror.yaml').replace('  analysis:\n    interval: 30s\n    threshold: 2\n    iterations: 10\n    mirror: true\n    mirrorWeight: 50\n', '  skipAnalysis: true\n  analysis:\n    interval: 30s\n');
+    const text = readFixture('blue-green-mirror.yaml').replace(
+      '  analysis:\n    interval: 30s\n    threshold: 2\n    iterations: 10\n    mirror: true\n    mirrorWeight: 50\n',
+      '  skipAnalysis: true\n  analysis:\n    interval: 30s\n',
+    );
     const result = validateCanaryBundle(yamlDocuments(text));
     expect(result.ok).toBe(true);
-    if (result.ok) expect(compileReleasePlan(result.value, images)).toMatchObject({ skipAnalysis: true, strategy: { kind: 'canary', weights: [] } });
+    if (result.ok)
+      expect(compileReleasePlan(result.value, images)).toMatchObject({
+        skipAnalysis: true,
+        strategy: { kind: 'canary', weights: [] },
+      });
   });
 
   it('mergeMatchConditions: no service.match → A/B conditions as they are', () => {

@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { formatSpecErrors, parseCanaryYaml, type ParsedCanaryBundle } from '../../../src/domain/spec/index.js';
+import {
+  formatSpecErrors,
+  parseCanaryYaml,
+  type ParsedCanaryBundle,
+} from '../../../src/domain/spec/index.js';
 
 export function readFixture(name: string): string {
   return readFileSync(fileURLToPath(new URL(`../../fixtures/canaries/${name}`, import.meta.url)), 'utf8');

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { imageTagOrDigest, parseImageArgs, parseImageRef, validateImages } from '../../../src/domain/spec/image.js';
+import {
+  imageTagOrDigest,
+  parseImageArgs,
+  parseImageRef,
+  validateImages,
+} from '../../../src/domain/spec/image.js';
 
 const digest = `sha256:${'a1b2c3d4e5f6'.repeat(5)}abcd`;
 
@@ -9,8 +14,14 @@ describe('parseImageRef (Docker reference grammar)', () => {
     [`localhost:5000/a/b@${digest}`, { domain: 'localhost:5000', path: 'a/b', digest }],
     ['nginx:1.27', { path: 'nginx', tag: '1.27' }],
     ['library/nginx:1.27-alpine', { path: 'library/nginx', tag: '1.27-alpine' }],
-    [`registry.example.com:443/team/app:v2@${digest}`, { domain: 'registry.example.com:443', path: 'team/app', tag: 'v2', digest }],
-    ['docker.io/stefanprodan/podinfo:6.0.1', { domain: 'docker.io', path: 'stefanprodan/podinfo', tag: '6.0.1' }],
+    [
+      `registry.example.com:443/team/app:v2@${digest}`,
+      { domain: 'registry.example.com:443', path: 'team/app', tag: 'v2', digest },
+    ],
+    [
+      'docker.io/stefanprodan/podinfo:6.0.1',
+      { domain: 'docker.io', path: 'stefanprodan/podinfo', tag: '6.0.1' },
+    ],
     ['registry.local/a__b/c-d.e_f:TAG_1', { domain: 'registry.local', path: 'a__b/c-d.e_f', tag: 'TAG_1' }],
     ['[::1]:5000/app:1', { domain: '[::1]:5000', path: 'app', tag: '1' }],
     [`app:${'t'.repeat(128)}`, { path: 'app', tag: 't'.repeat(128) }],
@@ -42,7 +53,9 @@ describe('parseImageRef (Docker reference grammar)', () => {
 
 describe('parseImageArgs (--image <container>=<ref>)', () => {
   it('maps containers to references', () => {
-    expect(parseImageArgs(['podinfod=ghcr.io/acme/podinfo:6.5.1', `sidecar=localhost:5000/a/b@${digest}`])).toEqual({
+    expect(
+      parseImageArgs(['podinfod=ghcr.io/acme/podinfo:6.5.1', `sidecar=localhost:5000/a/b@${digest}`]),
+    ).toEqual({
       ok: true,
       value: { podinfod: 'ghcr.io/acme/podinfo:6.5.1', sidecar: `localhost:5000/a/b@${digest}` },
     });
@@ -56,19 +69,34 @@ describe('parseImageArgs (--image <container>=<ref>)', () => {
       { path: '--image[0]', message: 'expected <container>=<image reference>, got "podinfod"' },
       { path: 'images.web', message: 'container "web" is given more than once' },
       { path: '--image[4]', message: 'expected <container>=<image reference>, got "=nginx:1"' },
-      { path: 'images.web', message: 'invalid image reference "podinfo": a tag (:1.2.3) or a digest (@sha256:…) is required' },
-      { path: 'images.Bad_Name', message: 'container name "Bad_Name" is not a valid Kubernetes container name (RFC 1123 label)' },
+      {
+        path: 'images.web',
+        message: 'invalid image reference "podinfo": a tag (:1.2.3) or a digest (@sha256:…) is required',
+      },
+      {
+        path: 'images.Bad_Name',
+        message: 'container name "Bad_Name" is not a valid Kubernetes container name (RFC 1123 label)',
+      },
     ]);
   });
 
   it('needs at least one image', () => {
-    expect(parseImageArgs([])).toEqual({ ok: false, errors: [{ path: 'images', message: 'at least one image is required (--image <container>=<image:tag>)' }] });
+    expect(parseImageArgs([])).toEqual({
+      ok: false,
+      errors: [
+        { path: 'images', message: 'at least one image is required (--image <container>=<image:tag>)' },
+      ],
+    });
   });
 
   it('validateImages checks workflow input the same way', () => {
     expect(validateImages({ podinfod: 'nginx:1.27' })).toEqual([]);
-    expect(validateImages({ podinfod: 42 })).toEqual([{ path: 'images.podinfod', message: 'expected an image reference string, got number' }]);
-    expect(validateImages('nginx')).toEqual([{ path: 'images', message: 'expected an object mapping container name to image reference' }]);
+    expect(validateImages({ podinfod: 42 })).toEqual([
+      { path: 'images.podinfod', message: 'expected an image reference string, got number' },
+    ]);
+    expect(validateImages('nginx')).toEqual([
+      { path: 'images', message: 'expected an object mapping container name to image reference' },
+    ]);
   });
 });
 
