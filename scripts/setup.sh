@@ -11,8 +11,11 @@ fi
 # npm dependencies: only when missing or the lockfile changed since the last install.
 stamp=node_modules/.fledge-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  log "npm ci"
-  npm ci --no-fund --no-audit --loglevel=error
+  # `npm install --no-save` installs exactly the lockfile's versions without rewriting it. (`npm ci` refuses
+  # lockfiles written with omit-lockfile-registry-resolved, this machine's npm setting: it reports the other
+  # platforms' optional packages, e.g. @swc/core-darwin-arm64, as missing.)
+  log "npm install (from package-lock.json)"
+  npm install --no-save --no-fund --no-audit --loglevel=error
   cp package-lock.json "$stamp"
 else
   log "npm dependencies: up to date"
