@@ -2,7 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-fund --no-audit
+# npm install --no-save: the lockfile omits resolved URLs and other platforms' optional packages (see scripts/setup.sh)
+RUN npm install --no-save --no-fund --no-audit
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/bundle-workflows.ts ./scripts/
