@@ -1,0 +1,685 @@
+// The Kubernetes packaging (deploy/kustomize) against the real local apiserver: the base and the Temporal Cloud
+// overlay render (a small kustomize equivalent below: `resources:` and ConfigMap `data` patches, nothing more), every
+// object passes server-side validation (dry-run, strict field validation, raw manifests), the ClusterRole is exactly
+// the least-privilege table of docs/operations.md and covers every Kubernetes call of the worker's code, and — bound
+// for real to the worker's ServiceAccount — it grants what a release needs and nothing it must not (SubjectAccessReview).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadFledgeConfig } from '../../src/config.js';
+import { projectRoot } from '../../src/dev/stack/config.js';
+import { eventually, kube, type KubeClients } from '../support/stack.js';
+
+type Obj = k8s.KubernetesObject & { metadata: k8s.V1ObjectMeta & { name: string } } & Record<string, unknown>;
+
+const kustomizeDir = join(projectRoot, 'deploy', 'kustomize');
+const baseDir = join(kustomizeDir, 'base');
+const overlayDir = join(kustomizeDir, 'overlays', 'temporal-cloud');
+const secretsExample = join(kustomizeDir, 'examples', 'secrets.example.yaml');
+const systemNs = 'fledge-system';
+
+// ---------------------------------------------------------------------------------------------------------------
+// A kustomize equivalent for what these kustomizations use (kubectl is not a dependency of the project). Anything
+// else in a kustomization.yaml fails loudly, and where `kubectl` is on the PATH its `kubectl kustomize` output is
+// compared with this renderer's, so it cannot silently diverge from `kubectl apply -k`.
+
+function loadDocs(file: string): Obj[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+      return d.toJS() as Obj | null;
+    })
+    .filter((o): o is Obj => o !== null && o !== undefined);
+}
+
+function sameId(a: Obj, b: Obj): boolean {
+  return (
+    a.apiVersion === b.apiVersion &&
+    a.kind === b.kind &&
+    a.metadata.name === b.metadata.name &&
+    (a.metadata.namespace ?? '') === (b.metadata.namespace ?? '')
+  );
+}
+
+/** Strategic merge of a ConfigMap `data` patch: the only patch shape these overlays use. */
+function applyConfigMapDataPatch(objects: Obj[], patch: Obj, where: string): void {
+  if (patch.kind !== 'ConfigMap')
+    throw new Error(`${where}: only ConfigMap patches are supported, got ${patch.kind}`);
+  const extra = Object.keys(patch).filter((k) => !['apiVersion', 'kind', 'metadata', 'data'].includes(k));
+  const extraMeta = Object.keys(patch.metadata).filter((k) => !['name', 'namespace'].includes(k));
+  if (extra.length + extraMeta.length > 0)
+    throw new Error(`${where}: unsupported patch fields ${[...extra, ...extraMeta].join(', ')}`);
+  const targets = objects.filter((o) => sameId(o, patch));
+  if (targets.length !== 1)
+    throw new Error(`${where}: patch target ${patch.metadata.name} matched ${targets.length}`);
+  const target = targets[0] as Obj;
+  target.data = { ...(target.data as Record<string, string>), ...(patch.data as Record<string, string>) };
+}
+
+function render(dir: string): Obj[] {
+  const file = join(dir, 'kustomization.yaml');
+  const k = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const unsupported = Object.keys(k).filter(
+    (key) => !['apiVersion', 'kind', 'resources', 'patches'].includes(key),
+  );
+  if (unsupported.length > 0)
+    throw new Error(`${file}: not supported by this renderer: ${unsupported.join(', ')}`);
+  if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization')
+    throw new Error(`${file}: not a kustomize.config.k8s.io/v1beta1 Kustomization`);
+  const objects: Obj[] = [];
+  for (const r of (k.resources as string[] | undefined) ?? []) {
+    const path = resolve(dir, r);
+    for (const o of statSync(path).isDirectory() ? render(path) : loadDocs(path)) {
+      if (objects.some((x) => sameId(x, o)))
+        throw new Error(`${file}: duplicate resource ${o.kind}/${o.metadata.name}`);
+      objects.push(o);
+    }
+  }
+  for (const p of (k.patches as Array<Record<string, unknown>> | undefined) ?? []) {
+    const keys = Object.keys(p);
+    if (keys.length !== 1 || typeof p.path !== 'string')
+      throw new Error(`${file}: only \`patches: - path: <file>\` is supported`);
+    const patchFile = resolve(dir, p.path);
+    for (const patch of loadDocs(patchFile))
+      applyConfigMapDataPatch(objects, patch, relative(projectRoot, patchFile));
+  }
+  return objects;
+}
+
+function find<T>(objects: Obj[], kind: string, name: string): T {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind}/${name} in the rendered manifests`);
+  return o as unknown as T;
+}
+
+/** The rendered objects moved to a fresh namespace and cluster-scoped names (a kustomize namespace + suffix). */
+function retarget(objects: Obj[], ns: string, suffix: string): Obj[] {
+  return structuredClone(objects).map((o) => {
+    if (o.kind === 'Namespace') o.metadata.name = ns;
+    if (o.metadata.namespace === systemNs) o.metadata.namespace = ns;
+    if (o.kind === 'ClusterRole') o.metadata.name += suffix;
+    if (o.kind === 'ClusterRoleBinding') {
+      const b = o as unknown as k8s.V1ClusterRoleBinding;
+      o.metadata.name += suffix;
+      b.roleRef.name += suffix;
+      for (const s of b.subjects ?? []) if (s.namespace === systemNs) s.namespace = ns;
+    }
+    return o;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RBAC as sets of "group/resource:verb" (core group written "core").
+
+type Rule = { group: string; resources: string[]; verbs: string[] };
+
+/** docs/operations.md, "RBAC (least privilege)", hardcoded: the contract. */
+const expectedRules: Rule[] = [
+  { group: 'apps', resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+  { group: 'apps', resources: ['deployments/scale'], verbs: ['patch'] },
+  { group: '', resources: ['services'], verbs: ['get', 'create', 'patch'] },
+  { group: '', resources: ['events'], verbs: ['create'] },
+  {
+    group: 'networking.istio.io',
+    resources: ['virtualservices', 'destinationrules'],
+    verbs: ['get', 'create', 'patch'],
+  },
+  { group: 'gateway.networking.k8s.io', resources: ['httproutes'], verbs: ['get', 'create', 'patch'] },
+  { group: 'autoscaling', resources: ['horizontalpodautoscalers'], verbs: ['get', 'create', 'patch'] },
+];
+
+const triple = (group: string, resource: string, verb: string): string =>
+  `${group || 'core'}/${resource}:${verb}`;
+
+function triples(rules: Rule[]): string[] {
+  const out = new Set<string>();
+  for (const r of rules)
+    for (const res of r.resources) for (const v of r.verbs) out.add(triple(r.group, res, v));
+  return [...out].sort();
+}
+
+function roleTriples(role: k8s.V1ClusterRole): string[] {
+  return triples(
+    (role.rules ?? []).flatMap((r) =>
+      (r.apiGroups ?? []).map((g) => ({ group: g, resources: r.resources ?? [], verbs: r.verbs })),
+    ),
+  );
+}
+
+/** The RBAC table as docs/operations.md prints it today (a drift check for the hardcoded copy above). */
+function docsTableRules(): Rule[] {
+  const md = readFileSync(join(projectRoot, 'docs', 'operations.md'), 'utf8');
+  const section = md.split(/^## /m).find((s) => s.startsWith('RBAC'));
+  if (!section) throw new Error('docs/operations.md has no "## RBAC" section');
+  return section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((row) => {
+      const cells = row
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+      return {
+        group: (cells[0] ?? '').replace(/`/g, '').replace(/^""$/, ''),
+        resources: [...(cells[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] as string),
+        verbs: (cells[2] ?? '').split(',').map((v) => v.trim()),
+      };
+    });
+}
+
+/**
+ * The Kubernetes calls of the worker's release code, read from its sources: typed client calls
+ * (`apps.patchNamespacedDeployment(...)`) and the custom-object helpers with the group/plural of each router.
+ * A server-side apply (`applyPatchOptions`) may create the object, so it needs `create` too. The demo activities
+ * (src/activities/demo.ts, the local demo only) are not part of a release.
+ */
+function codeTriples(): { triples: string[]; unknown: string[] } {
+  const resources: Record<string, [string, string]> = {
+    Deployment: ['apps', 'deployments'],
+    DeploymentScale: ['apps', 'deployments/scale'],
+    Service: ['', 'services'],
+    Event: ['', 'events'],
+    HorizontalPodAutoscaler: ['autoscaling', 'horizontalpodautoscalers'],
+  };
+  const verbs: Record<string, string> = {
+    read: 'get',
+    get: 'get',
+    list: 'list',
+    watch: 'watch',
+    create: 'create',
+    patch: 'patch',
+    replace: 'update',
+    delete: 'delete',
+  };
+  const files = [
+    ...walk(join(projectRoot, 'src', 'integrations')),
+    join(projectRoot, 'src', 'activities', 'release.ts'),
+    join(projectRoot, 'src', 'worker.ts'),
+  ];
+  const out = new Set<string>();
+  const unknown: string[] = [];
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(
+      /(?<=\w)\.(read|get|list|watch|create|patch|replace|delete)(Namespaced)?([A-Z]\w*)\(/g,
+    )) {
+      const [, verb, , kind] = m as unknown as [string, string, string, string];
+      if (kind === 'CustomObject' && f.endsWith(join('kubernetes', 'client.ts'))) continue; // generic helpers, below
+      const res = resources[kind];
+      if (!res) {
+        unknown.push(`${relative(projectRoot, f)}: ${m[0]}`);
+        continue;
+      }
+      out.add(triple(res[0], res[1], verbs[verb] as string));
+      if (verb === 'patch' && callArgs(src, (m.index ?? 0) + m[0].length).includes('applyPatchOptions'))
+        out.add(triple(res[0], res[1], 'create'));
+    }
+    const plurals = [...src.matchAll(/group: '([^']+)',\s*version: '[^']+',\s*plural: '([^']+)'/g)].map(
+      (m) => [m[1] as string, m[2] as string] as const,
+    );
+    for (const [group, plural] of plurals) {
+      if (/\breadCustomObject\s*(<[^>]*>)?\(/.test(src)) out.add(triple(group, plural, 'get'));
+      if (/\bapplyCustomObject\s*(<[^>]*>)?\(/.test(src)) {
+        out.add(triple(group, plural, 'patch'));
+        out.add(triple(group, plural, 'create'));
+      }
+    }
+  }
+  return { triples: [...out].sort(), unknown };
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** The argument text of a call whose opening parenthesis ends just before `from`. */
+function callArgs(src: string, from: number): string {
+  let depth = 1;
+  for (let i = from; i < src.length; i++) {
+    if (src[i] === '(') depth++;
+    else if (src[i] === ')' && --depth === 0) return src.slice(from, i);
+  }
+  return src.slice(from);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Strict server-side validation. The typed client serialises through its models and silently drops fields it does
+// not know (a typo like `readOnlyRootFileSystem` would vanish before reaching the server), so POSTs carry the raw
+// manifest and `fieldValidation=Strict`.
+
+function strictObjectApi(kc: k8s.KubeConfig): {
+  create: (obj: Obj, dryRun?: 'All') => Promise<k8s.KubernetesObject>;
+} {
+  let raw: Obj | undefined;
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig has no current cluster');
+  const api = new k8s.KubernetesObjectApi(
+    k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [
+        {
+          pre: async (ctx) => {
+            if (ctx.getHttpMethod() === k8s.HttpMethod.POST && raw) {
+              ctx.setQueryParam('fieldValidation', 'Strict');
+              ctx.setBody(JSON.stringify(raw));
+            }
+            return ctx;
+          },
+          post: async (res) => res,
+        },
+      ],
+    }),
+  );
+  return {
+    create: async (obj, dryRun) => {
+      raw = obj;
+      try {
+        return await api.create(obj, undefined, dryRun);
+      } finally {
+        raw = undefined;
+      }
+    },
+  };
+}
+
+function apiError(e: unknown): string {
+  if (e instanceof k8s.ApiException) {
+    const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    try {
+      return `${e.code}: ${(JSON.parse(body) as { message?: string }).message ?? body}`;
+    } catch {
+      return `${e.code}: ${body}`;
+    }
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function dryRunAll(api: ReturnType<typeof strictObjectApi>, objects: Obj[]): Promise<string[]> {
+  const errors: string[] = [];
+  for (const o of objects) {
+    try {
+      const created = await api.create(o, 'All');
+      expect(created.metadata?.name).toBe(o.metadata.name);
+    } catch (e) {
+      errors.push(`${o.kind}/${o.metadata.name}: ${apiError(e)}`);
+    }
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const kubectlKustomize =
+  spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 30_000 }).stdout?.includes(
+    'Kustomize Version',
+  ) ?? false;
+const base = render(baseDir);
+const overlay = render(overlayDir);
+const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+const suffix = `-it${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+
+let c: KubeClients;
+let objects: ReturnType<typeof strictObjectApi>;
+const namespaces: string[] = [];
+const clusterRoles: string[] = [];
+
+beforeAll(() => {
+  c = kube();
+  objects = strictObjectApi(c.kc);
+});
+afterAll(async () => {
+  const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  for (const name of clusterRoles) await rbac.deleteClusterRole({ name }).catch(() => undefined);
+  for (const name of namespaces) await c.core.deleteNamespace({ name }).catch(() => undefined);
+});
+
+describe('deploy/kustomize: rendering', () => {
+  it('the base is the worker and its RBAC and configuration in fledge-system, and no Secrets', () => {
+    expect(base.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'Namespace/fledge-system',
+      'ServiceAccount/fledge-worker',
+      'ClusterRole/fledge-worker',
+      'ClusterRoleBinding/fledge-worker',
+      'ConfigMap/fledge-config',
+      'Deployment/fledge-worker',
+    ]);
+    for (const o of base) {
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind as string);
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(clusterScoped ? undefined : systemNs);
+    }
+    const binding = find<k8s.V1ClusterRoleBinding>(base, 'ClusterRoleBinding', 'fledge-worker');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'fledge-worker',
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs },
+    ]);
+  });
+
+  it.skipIf(!kubectlKustomize)('renders exactly what `kubectl kustomize` renders (base and overlay)', () => {
+    const byId = (objs: Obj[]): Obj[] => [...objs].sort((a, b) => id(a).localeCompare(id(b)));
+    const id = (o: Obj): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    for (const [dir, ours] of [
+      [baseDir, base],
+      [overlayDir, overlay],
+    ] as const) {
+      const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const theirs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+      expect(byId(ours), relative(projectRoot, dir)).toEqual(byId(theirs));
+    }
+  });
+
+  it('the Deployment: 2 replicas, non-root and locked down, configuration from the ConfigMap and optional Secrets', () => {
+    const d = find<k8s.V1Deployment>(base, 'Deployment', 'fledge-worker');
+    const spec = d.spec as k8s.V1DeploymentSpec;
+    const pod = spec.template.spec as k8s.V1PodSpec;
+    expect(spec.replicas).toBe(2);
+    expect(spec.selector.matchLabels).toEqual(
+      Object.fromEntries(
+        Object.keys(spec.selector.matchLabels ?? {}).map((k) => [k, spec.template.metadata?.labels?.[k]]),
+      ),
+    );
+    expect(pod.serviceAccountName).toBe('fledge-worker');
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers).toHaveLength(1);
+    const w = pod.containers[0] as k8s.V1Container;
+    expect(w.image).toBe(`ghcr.io/fledge-dev/fledge-worker:${pkg.version}`);
+    expect(w.securityContext).toEqual({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(Object.keys(w.resources?.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+    expect(Object.keys(w.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+    expect(w.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    expect(w.envFrom).toEqual([{ configMapRef: { name: 'fledge-config' } }]);
+    expect(w.env).toEqual([
+      {
+        name: 'FLEDGE_SLACK_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'fledge-slack', key: 'token', optional: true } },
+      },
+      {
+        name: 'TEMPORAL_API_KEY',
+        valueFrom: { secretKeyRef: { name: 'fledge-temporal', key: 'api-key', optional: true } },
+      },
+    ]);
+  });
+
+  it('the ConfigMap holds exactly the documented keys, and the worker accepts them (in-cluster service account)', () => {
+    const cm = find<k8s.V1ConfigMap>(base, 'ConfigMap', 'fledge-config');
+    const keys = [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'FLEDGE_TASK_QUEUE',
+      'FLEDGE_PROMETHEUS_URL',
+      'FLEDGE_WEB_UI_URL',
+    ];
+    expect(Object.keys(cm.data ?? {}).sort()).toEqual([...keys].sort());
+    const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+    for (const k of keys) expect(readme, `README documents ${k}`).toContain(`\`${k}\``);
+    const cfg = loadFledgeConfig({ ...cm.data });
+    expect(cfg.temporal).toEqual({ address: 'temporal-frontend.temporal:7233', namespace: 'default' });
+    expect(cfg.taskQueue).toBe('fledge');
+    expect(cfg.kubeconfig).toBeUndefined(); // → the pod's service account (loadKubeConfig: in-cluster)
+  });
+
+  it('the temporal-cloud overlay changes only the Temporal address and namespace; with the API key TLS is on', () => {
+    const cm = find<k8s.V1ConfigMap>(overlay, 'ConfigMap', 'fledge-config');
+    const baseCm = find<k8s.V1ConfigMap>(base, 'ConfigMap', 'fledge-config');
+    expect(cm.data).toEqual({
+      ...baseCm.data,
+      TEMPORAL_ADDRESS: 'fledge-prod.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'fledge-prod.a1b2c',
+    });
+    const others = (objs: Obj[]) => objs.filter((o) => o.kind !== 'ConfigMap');
+    expect(others(overlay)).toEqual(others(base));
+    const apiKey = (loadDocs(secretsExample).find((s) => s.metadata.name === 'fledge-temporal')?.stringData ??
+      {}) as Record<string, string>;
+    const cfg = loadFledgeConfig({ ...cm.data, TEMPORAL_API_KEY: apiKey['api-key'] });
+    expect(cfg.temporal).toMatchObject({ address: 'fledge-prod.a1b2c.tmprl.cloud:7233', tls: true });
+  });
+
+  it('the example Secrets are outside the base, with placeholder values and the keys the Deployment reads', () => {
+    const secrets = loadDocs(secretsExample);
+    expect(base.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(readFileSync(join(baseDir, 'kustomization.yaml'), 'utf8')).not.toMatch(/^\s*-\s*\S*secret/im);
+    const w = find<k8s.V1Deployment>(base, 'Deployment', 'fledge-worker').spec?.template.spec?.containers[0];
+    const refs = (w?.env ?? []).map((e) => e.valueFrom?.secretKeyRef).filter((r) => r !== undefined);
+    expect(
+      secrets.map((s) => ({ name: s.metadata.name, keys: Object.keys((s.stringData ?? {}) as object) })),
+    ).toEqual(refs.map((r) => ({ name: r.name, keys: [r.key] })));
+    for (const s of secrets) {
+      expect(s.metadata.namespace).toBe(systemNs);
+      for (const v of Object.values(s.stringData as Record<string, string>)) expect(v).toMatch(/REPLACE-ME/);
+    }
+  });
+});
+
+describe('deploy/kustomize: the ClusterRole is least privilege', () => {
+  const role = find<k8s.V1ClusterRole>(base, 'ClusterRole', 'fledge-worker');
+
+  it('is exactly the table of docs/operations.md (hardcoded here, and as the doc prints it today)', () => {
+    expect(roleTriples(role)).toEqual(triples(expectedRules));
+    expect(triples(docsTableRules())).toEqual(triples(expectedRules));
+  });
+
+  it('has no delete/deletecollection/wildcard verbs, no Secrets or ConfigMaps, no wildcards or escalation', () => {
+    for (const r of role.rules ?? []) {
+      for (const v of ['delete', 'deletecollection', '*', 'escalate', 'bind', 'impersonate', 'update'])
+        expect(r.verbs, JSON.stringify(r)).not.toContain(v);
+      for (const res of ['secrets', 'configmaps', '*', 'pods/exec', 'serviceaccounts/token'])
+        expect(r.resources, JSON.stringify(r)).not.toContain(res);
+      expect(r.apiGroups).not.toContain('*');
+      expect(r.resourceNames).toBeUndefined();
+      expect(r.nonResourceURLs).toBeUndefined();
+    }
+  });
+
+  it("covers every Kubernetes call of the worker's release code", () => {
+    const code = codeTriples();
+    expect(code.unknown, 'Kubernetes calls this test cannot map to RBAC: extend codeTriples()').toEqual([]);
+    const granted = new Set(roleTriples(role));
+    expect(code.triples.filter((t) => !granted.has(t))).toEqual([]);
+    // …and every resource the role grants is one the code uses (no grant for something the worker never touches).
+    const resourceOf = (t: string): string => t.slice(0, t.lastIndexOf(':'));
+    expect([...new Set(code.triples.map(resourceOf))].sort()).toEqual(
+      [...new Set([...granted].map(resourceOf))].sort(),
+    );
+  });
+});
+
+describe('deploy/kustomize: server-side validation on the real apiserver', () => {
+  it('creates every object of the base, the overlay and the example Secrets with dryRun=All and strict field validation', async () => {
+    const ns = `fledge-deploy-${suffix.slice(1)}`;
+    const rendered = retarget(base, ns, suffix);
+    const [nsObj, ...rest] = rendered;
+    expect(nsObj?.kind).toBe('Namespace');
+    // The Namespace first (dry-run), then for real so the namespaced objects can be admitted into it.
+    expect(await dryRunAll(objects, [nsObj as Obj])).toEqual([]);
+    await objects.create(nsObj as Obj);
+    namespaces.push(ns);
+    expect(await dryRunAll(objects, rest)).toEqual([]);
+    const overlayCm = retarget(overlay, ns, suffix).filter((o) => o.kind === 'ConfigMap');
+    const secrets = retarget(loadDocs(secretsExample), ns, suffix);
+    expect(await dryRunAll(objects, [...overlayCm, ...secrets])).toEqual([]);
+    // Nothing was persisted but the namespace.
+    await expect(
+      c.apps.readNamespacedDeployment({ name: 'fledge-worker', namespace: ns }),
+    ).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
+  it('would catch a typo: the same dry run rejects an unknown field (negative control)', async () => {
+    const d = structuredClone(find<Obj>(base, 'Deployment', 'fledge-worker'));
+    d.metadata.namespace = 'default';
+    const container = (d as unknown as k8s.V1Deployment).spec?.template.spec
+      ?.containers[0] as unknown as Record<string, Record<string, unknown>>;
+    container.securityContext = { ...container.securityContext, readOnlyRootFileSystem: true };
+    const errors = await dryRunAll(objects, [d]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/unknown field.*readOnlyRootFileSystem/);
+  });
+});
+
+describe('deploy/kustomize: least privilege, proven with SubjectAccessReview', () => {
+  let ns: string;
+  let user: string;
+  let roleName: string;
+  const authz = (): k8s.AuthorizationV1Api => c.kc.makeApiClient(k8s.AuthorizationV1Api);
+
+  const can = async (
+    verb: string,
+    group: string,
+    resource: string,
+    namespace: string | null = ns, // null: cluster scope
+  ): Promise<boolean> => {
+    const [res, subresource] = resource.split('/');
+    const r = await authz().createSubjectAccessReview({
+      body: {
+        spec: {
+          user,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+          resourceAttributes: {
+            verb,
+            group,
+            resource: res,
+            ...(subresource ? { subresource } : {}),
+            ...(namespace ? { namespace } : {}),
+          },
+        },
+      },
+    });
+    return r.status?.allowed === true;
+  };
+
+  beforeAll(async () => {
+    ns = `fledge-rbac-${suffix.slice(1)}`;
+    user = `system:serviceaccount:${ns}:fledge-worker`;
+    const [nsObj, sa, role] = retarget(
+      base.filter((o) => ['Namespace', 'ServiceAccount', 'ClusterRole'].includes(o.kind as string)),
+      ns,
+      suffix,
+    ) as [Obj, Obj, Obj];
+    roleName = role.metadata.name;
+    await objects.create(nsObj); // restricted Pod Security Standard enforced, as in the manifest
+    namespaces.push(ns);
+    await objects.create(sa);
+    await objects.create(role);
+    clusterRoles.push(roleName);
+    // Bound per namespace, as docs/operations.md allows: a RoleBinding to the ClusterRole.
+    await objects.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'fledge-worker', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: 'fledge-worker', namespace: ns }],
+    });
+    await eventually('the RoleBinding to take effect', async () =>
+      (await can('patch', 'apps', 'deployments')) ? true : undefined,
+    );
+  });
+
+  it('allows what a release does: patch deployments, create services, patch virtualservices', async () => {
+    expect(await can('patch', 'apps', 'deployments')).toBe(true);
+    expect(await can('create', '', 'services')).toBe(true);
+    expect(await can('patch', 'networking.istio.io', 'virtualservices')).toBe(true);
+  });
+
+  it('allows every rule of the table in the bound namespace', async () => {
+    const denied: string[] = [];
+    for (const r of expectedRules)
+      for (const res of r.resources)
+        for (const v of r.verbs) if (!(await can(v, r.group, res))) denied.push(triple(r.group, res, v));
+    expect(denied).toEqual([]);
+  });
+
+  it('denies what it must not: delete deployments, read secrets or configmaps, escalate, act elsewhere', async () => {
+    const denied = async (
+      verb: string,
+      group: string,
+      resource: string,
+      namespace?: string | null,
+    ): Promise<void> =>
+      expect(
+        await can(verb, group, resource, namespace),
+        `${verb} ${group}/${resource} in ${namespace === null ? 'the cluster' : (namespace ?? ns)}`,
+      ).toBe(false);
+    await denied('delete', 'apps', 'deployments');
+    await denied('deletecollection', 'apps', 'deployments');
+    await denied('get', '', 'secrets');
+    await denied('list', '', 'secrets');
+    await denied('get', '', 'configmaps');
+    await denied('delete', '', 'services');
+    await denied('delete', 'networking.istio.io', 'virtualservices');
+    await denied('delete', 'gateway.networking.k8s.io', 'httproutes');
+    await denied('update', 'apps', 'deployments');
+    await denied('create', '', 'pods/exec');
+    await denied('create', 'rbac.authorization.k8s.io', 'rolebindings');
+    await denied('patch', 'apps', 'deployments', 'default'); // a RoleBinding grants only its namespace
+    await denied('create', '', 'namespaces', null);
+  });
+
+  it("the worker's pod template passes the restricted Pod Security Standard (and the check is live)", async () => {
+    const template = find<k8s.V1Deployment>(base, 'Deployment', 'fledge-worker').spec
+      ?.template as k8s.V1PodTemplateSpec;
+    const pod = (spec: k8s.V1PodSpec): Obj => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'fledge-worker-pss', namespace: ns, labels: template.metadata?.labels ?? {} },
+      spec: spec as unknown as Record<string, unknown>,
+    });
+    expect(await dryRunAll(objects, [pod(template.spec as k8s.V1PodSpec)])).toEqual([]);
+    const loose = structuredClone(template.spec as k8s.V1PodSpec);
+    delete loose.securityContext;
+    for (const ct of loose.containers) delete ct.securityContext;
+    const errors = await dryRunAll(objects, [pod(loose)]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/violates PodSecurity "restricted/);
+  });
+});
+
+// The renderer is only trusted for what it implements; make sure the overlay directory holds nothing it ignores.
+it('every file under deploy/kustomize is referenced by a kustomization or is the Secrets example', () => {
+  const referenced = new Set<string>([secretsExample]);
+  const collect = (dir: string): void => {
+    const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as {
+      resources?: string[];
+      patches?: Array<{ path: string }>;
+    };
+    referenced.add(join(dir, 'kustomization.yaml'));
+    for (const r of k.resources ?? []) {
+      const p = resolve(dir, r);
+      if (statSync(p).isDirectory()) collect(p);
+      else referenced.add(p);
+    }
+    for (const p of k.patches ?? []) referenced.add(resolve(dir, p.path));
+  };
+  collect(baseDir);
+  collect(overlayDir);
+  const all = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) =>
+      statSync(join(dir, n)).isDirectory() ? all(join(dir, n)) : [join(dir, n)],
+    );
+  expect(
+    all(kustomizeDir)
+      .filter((f) => !referenced.has(f))
+      .map((f) => relative(projectRoot, f)),
+  ).toEqual([]);
+  expect(dirname(secretsExample)).not.toBe(baseDir);
+});
