@@ -10,7 +10,7 @@ import { loadKubeConfig } from './integrations/kubernetes/client.js';
 import { createPrometheusClient } from './integrations/metrics/prometheus.js';
 import { createIstioRouter } from './integrations/traffic/istio.js';
 import { createGatewayApiRouter } from './integrations/traffic/gateway-api.js';
-import { budgetFromEnv } from './integrations/kubernetes/budget.js';
+import { budgetFromEnv, type RequestBudget } from './integrations/kubernetes/budget.js';
 import { createWorkloadController } from './integrations/kubernetes/workloads.js';
 import { createPrometheusProvider } from './integrations/metrics/provider.js';
 import { createSlackNotifier } from './integrations/notify/slack.js';
@@ -20,17 +20,28 @@ import { webUiWorkflowUrl } from './starter.js';
 /** The prebuilt workflow bundle (production artefact) if present, else the workflow sources (development). */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
-  if (process.env.FLEDGE_USE_WORKFLOW_BUNDLE !== 'false' && existsSync(bundle) && import.meta.url.includes('/dist/')) {
+  if (
+    process.env.FLEDGE_USE_WORKFLOW_BUNDLE !== 'false' &&
+    existsSync(bundle) &&
+    import.meta.url.includes('/dist/')
+  ) {
     return { workflowBundle: { codePath: bundle } };
   }
   const ts = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
-  return { workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('./workflows/index.js', import.meta.url)) };
+  return {
+    workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('./workflows/index.js', import.meta.url)),
+  };
 }
 
-export function createActivities(cfg: FledgeConfig) {
+export interface WorkerDeps {
+  /** The Kubernetes request budget (injected by the benchmark to count requests). */
+  budget?: RequestBudget;
+}
+
+export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
   const kc = loadKubeConfig(cfg.kubeconfig);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const budget = budgetFromEnv();
+  const budget = deps.budget ?? budgetFromEnv();
   const istio = createIstioRouter(custom);
   const slackToken = process.env.FLEDGE_SLACK_TOKEN ?? process.env.SLACK_TOKEN;
   const slackApiUrl = process.env.FLEDGE_SLACK_API_URL;
@@ -49,7 +60,11 @@ export function createActivities(cfg: FledgeConfig) {
           const key = `${a.provider.channel}`;
           let n = slackCache.get(key);
           if (!n) {
-            n = createSlackNotifier({ token: slackToken, channel: a.provider.channel, ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}) });
+            n = createSlackNotifier({
+              token: slackToken,
+              channel: a.provider.channel,
+              ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
+            });
             slackCache.set(key, n);
           }
           return [{ notifier: n, severity: a.severity }];
@@ -59,13 +74,16 @@ export function createActivities(cfg: FledgeConfig) {
   };
 }
 
-export async function createFledgeWorker(cfg: FledgeConfig = loadFledgeConfig()): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createFledgeWorker(
+  cfg: FledgeConfig = loadFledgeConfig(),
+  deps: WorkerDeps = {},
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(connectionOptions(cfg));
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.taskQueue,
-    activities: createActivities(cfg),
+    activities: createActivities(cfg, deps),
     ...workflowSource(),
   });
   return { worker, connection };
@@ -74,7 +92,9 @@ export async function createFledgeWorker(cfg: FledgeConfig = loadFledgeConfig())
 async function main(): Promise<void> {
   const cfg = loadFledgeConfig();
   const { worker, connection } = await createFledgeWorker(cfg);
-  console.log(`fledge worker: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`);
+  console.log(
+    `fledge worker: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`,
+  );
   try {
     await worker.run();
   } finally {
