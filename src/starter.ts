@@ -1,8 +1,28 @@
 // CI entry: connect to Temporal and start (or attach to) workflows. The `fledge start` command builds on this.
-import { Client, Connection, WithStartWorkflowOperation, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
-import { compileRelease, formatSpecErrors, imageTagOrDigest, parseCanaryYaml, validateImages, type SpecError } from './domain/spec/index.js';
-import { fledgeLane, laneWorkflowId, submitUpdate, type SubmitRequest, type SubmitResponse } from './workflows/lane.js';
+import {
+  Client,
+  Connection,
+  WithStartWorkflowOperation,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import {
+  compileRelease,
+  formatSpecErrors,
+  imageTagOrDigest,
+  parseCanaryYaml,
+  validateImages,
+  type SpecError,
+} from './domain/spec/index.js';
+import {
+  fledgeLane,
+  laneWorkflowId,
+  submitUpdate,
+  type SubmitRequest,
+  type SubmitResponse,
+} from './workflows/lane.js';
 import type { ReleaseInput } from './workflows/prepare.js';
+import type { ReleaseResult } from './domain/result.js';
 import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
 import { staticSummary } from './workflows/visibility.js';
 import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
@@ -63,7 +83,10 @@ export interface Submitted {
 }
 
 /** The release ID: `fledge/<namespace>/<name>/<tag-or-digest>` (several containers: their tags joined by `+`). */
-export function releaseIdFor(target: { namespace: string; name: string }, images: Record<string, string>): string {
+export function releaseIdFor(
+  target: { namespace: string; name: string },
+  images: Record<string, string>,
+): string {
   const tags = Object.keys(images)
     .sort()
     .map((c) => imageTagOrDigest(images[c] ?? ''));
@@ -71,7 +94,11 @@ export function releaseIdFor(target: { namespace: string; name: string }, images
 }
 
 /** Validates the input (nothing starts when it is invalid), then submits the release to its target's lane. */
-export async function submitRelease(client: Client, cfg: FledgeConfig, opts: SubmitOptions): Promise<Submitted> {
+export async function submitRelease(
+  client: Client,
+  cfg: FledgeConfig,
+  opts: SubmitOptions,
+): Promise<Submitted> {
   const parsed = parseCanaryYaml(opts.yaml, opts.fileName);
   const imageErrors = validateImages(opts.images);
   if (!parsed.ok || imageErrors.length > 0) {
@@ -91,7 +118,11 @@ export async function submitRelease(client: Client, cfg: FledgeConfig, opts: Sub
       if (!(e instanceof WorkflowNotFoundError)) throw e;
     }
   }
-  const input: ReleaseInput = { documents: parsed.value.documents, images: opts.images, initiator: opts.initiator };
+  const input: ReleaseInput = {
+    documents: parsed.value.documents,
+    images: opts.images,
+    initiator: opts.initiator,
+  };
   const req: SubmitRequest = {
     releaseId: workflowId,
     input,
@@ -117,5 +148,33 @@ export async function submitRelease(client: Client, cfg: FledgeConfig, opts: Sub
       ],
     }),
   });
-  return { workflowId: res.workflowId, disposition: res.disposition, ...(res.supersedes ? { supersedes: res.supersedes } : {}), target, link };
+  return {
+    workflowId: res.workflowId,
+    disposition: res.disposition,
+    ...(res.supersedes ? { supersedes: res.supersedes } : {}),
+    target,
+    link,
+  };
+}
+
+/**
+ * The release's result. A queued or superseding release exists only once the lane has started it, so a
+ * not-found execution is waited for (polling `describe`) instead of failing.
+ */
+export async function releaseResult(
+  client: Client,
+  workflowId: string,
+  opts: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<ReleaseResult> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 3_600_000);
+  for (;;) {
+    try {
+      await client.workflow.getHandle(workflowId).describe();
+      break;
+    } catch (e) {
+      if (!(e instanceof WorkflowNotFoundError) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    }
+  }
+  return (await client.workflow.getHandle(workflowId).result()) as ReleaseResult;
 }

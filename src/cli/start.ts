@@ -7,7 +7,7 @@ import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { compileRelease, formatSpecErrors, parseCanaryYaml, parseImageArgs } from '../domain/spec/index.js';
 import { loadFledgeConfig } from '../config.js';
-import { connectClient, InvalidReleaseInput, submitRelease } from '../starter.js';
+import { connectClient, InvalidReleaseInput, releaseResult, submitRelease } from '../starter.js';
 import { statusQuery } from '../workflows/messages.js';
 import { CliError, exitCodes, type ExitCode } from './errors.js';
 import { defaultActor } from './operate.js';
