@@ -132,7 +132,7 @@ export function registerStartCommands(program: Command): void {
           }, 1000);
           try {
             const result = (await Promise.race([
-              handle.result(),
+              releaseResult(client, sub.workflowId),
               new Promise((_, reject) =>
                 setTimeout(
                   () =>
