@@ -5,6 +5,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ReleaseResult } from '../../src/domain/result.js';
 import type { ReleaseStatus } from '../../src/domain/status.js';
 import { releaseResult, submitRelease } from '../../src/starter.js';
+import { laneWorkflowId } from '../../src/workflows/lane.js';
 import { abortSignal, approveUpdate, statusQuery } from '../../src/workflows/messages.js';
 import { recordHistory } from '../support/histories.js';
 import { eventually, stack } from '../support/stack.js';
@@ -377,6 +378,8 @@ describe('release identity', () => {
       // The second release started only after the first had ended.
       expect(r2.startedAt).toBeGreaterThanOrEqual(r1.finishedAt);
       await expectPromotedEndState(ns.name, v3);
+      await recordHistory(e.client, first.workflowId, 'release-superseded');
+      await recordHistory(e.client, laneWorkflowId(ns.name, 'podinfo'), 'lane-supersede');
     } finally {
       await ns.cleanup();
     }
