@@ -82,27 +82,35 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
   return {
     /** Primary Deployment (+HPA), Services and routes at 100% primary; succeeds once the primary is ready. */
-    initializeRelease: guarded(async (ctx: ReleaseContext, primaryReadyThreshold: number): Promise<{ primaryCreated: boolean }> => {
-      const t = ctx.target;
-      const { created } = await deps.workloads.ensurePrimary(t);
-      if (ctx.autoscalerRef) await deps.workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name);
-      await deps.workloads.ensureServices(t, {
-        service: ctx.service.name,
-        port: ctx.service.port,
-        ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
-        ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
-        ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
-        metadata: ctx.service.metadata,
-      });
-      const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
-      if (!r.ready) throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');
-      await router(ctx).reconcile(routerTarget(ctx));
-      return { primaryCreated: created };
-    }),
+    initializeRelease: guarded(
+      async (ctx: ReleaseContext, primaryReadyThreshold: number): Promise<{ primaryCreated: boolean }> => {
+        const t = ctx.target;
+        const { created } = await deps.workloads.ensurePrimary(t);
+        if (ctx.autoscalerRef) await deps.workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name);
+        await deps.workloads.ensureServices(t, {
+          service: ctx.service.name,
+          port: ctx.service.port,
+          ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
+          ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
+          ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+          metadata: ctx.service.metadata,
+        });
+        const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
+        if (!r.ready)
+          throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');
+        await router(ctx).reconcile(routerTarget(ctx));
+        return { primaryCreated: created };
+      },
+    ),
 
     setRoutes: guarded(async (ctx: ReleaseContext, w: RouteWeights): Promise<RouteWeights> => {
       const got = await router(ctx).setRoutes(routerTarget(ctx), w);
-      if (got.primaryWeight !== w.primaryWeight || got.canaryWeight !== w.canaryWeight || got.mirrorPercent !== w.mirrorPercent || got.abMatch !== w.abMatch) {
+      if (
+        got.primaryWeight !== w.primaryWeight ||
+        got.canaryWeight !== w.canaryWeight ||
+        got.mirrorPercent !== w.mirrorPercent ||
+        got.abMatch !== w.abMatch
+      ) {
         throw ApplicationFailure.create({
           message: `routes read back ${JSON.stringify(got)} after writing ${JSON.stringify(w)}`,
           type: failureTypes.routeReadBack,
@@ -116,13 +124,21 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return deps.workloads.scaleCanary(ctx.target, to);
     }),
 
-    checkReadiness: guarded(async (ctx: ReleaseContext, workload: Workload, thresholdPct: number): Promise<{ ready: boolean; message: string }> => {
-      const r = await deps.workloads.readiness(ctx.target, workload, thresholdPct);
-      // Kubernetes' own ProgressDeadlineExceeded is reported as not ready; the core applies the spec's deadline.
-      return { ready: r.ready, message: r.message };
-    }),
+    checkReadiness: guarded(
+      async (
+        ctx: ReleaseContext,
+        workload: Workload,
+        thresholdPct: number,
+      ): Promise<{ ready: boolean; message: string }> => {
+        const r = await deps.workloads.readiness(ctx.target, workload, thresholdPct);
+        // Kubernetes' own ProgressDeadlineExceeded is reported as not ready; the core applies the spec's deadline.
+        return { ready: r.ready, message: r.message };
+      },
+    ),
 
-    promotePrimary: guarded(async (ctx: ReleaseContext): Promise<Record<string, string>> => deps.workloads.promote(ctx.target)),
+    promotePrimary: guarded(async (ctx: ReleaseContext): Promise<Record<string, string>> =>
+      deps.workloads.promote(ctx.target),
+    ),
 
     runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> => {
       const out: HookResult[] = [];
@@ -131,9 +147,20 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           url: h.url,
           timeoutMs: h.timeoutMs,
           retries: h.retries,
-          payload: { name: ctx.target.name, namespace: ctx.target.namespace, phase, checksum: ctx.checksum, metadata: h.metadata },
+          payload: {
+            name: ctx.target.name,
+            namespace: ctx.target.namespace,
+            phase,
+            checksum: ctx.checksum,
+            metadata: h.metadata,
+          },
         });
-        out.push({ name: h.name, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), message: r.message });
+        out.push({
+          name: h.name,
+          ok: r.ok,
+          ...(r.status !== undefined ? { status: r.status } : {}),
+          message: r.message,
+        });
         Context.current().heartbeat(h.name);
       }
       return out;
@@ -152,22 +179,45 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           url: h.url,
           timeoutMs: h.timeoutMs,
           retries: h.retries,
-          payload: { name: ctx.target.name, namespace: ctx.target.namespace, phase, checksum: ctx.checksum, metadata: h.metadata },
+          payload: {
+            name: ctx.target.name,
+            namespace: ctx.target.namespace,
+            phase,
+            checksum: ctx.checksum,
+            metadata: h.metadata,
+          },
         });
-        hookResults.push({ name: h.name, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), message: r.message });
+        hookResults.push({
+          name: h.name,
+          ok: r.ok,
+          ...(r.status !== undefined ? { status: r.status } : {}),
+          message: r.message,
+        });
         Context.current().heartbeat(h.name);
       }
       const metricResults = await Promise.all(
         metrics.map(async (m): Promise<MetricResult> => {
-          const r = await deps.metrics.evaluate(m, { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name }, ctx.templates);
-          return { name: r.name, value: r.value, ...(r.error ? { error: r.error } : {}), ...(r.message ? { message: r.message } : {}) };
+          const r = await deps.metrics.evaluate(
+            m,
+            { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
+            ctx.templates,
+          );
+          return {
+            name: r.name,
+            value: r.value,
+            ...(r.error ? { error: r.error } : {}),
+            ...(r.message ? { message: r.message } : {}),
+          };
         }),
       );
       return { hooks: hookResults, metrics: metricResults };
     },
 
     /** Best-effort: a Slack or webhook-receiver outage never fails a release. Returns what was delivered. */
-    notify: async (ctx: ReleaseContext, n: { severity: 'info' | 'warn' | 'error'; kind: NotifyKind; message: string }): Promise<string[]> => {
+    notify: async (
+      ctx: ReleaseContext,
+      n: { severity: 'info' | 'warn' | 'error'; kind: NotifyKind; message: string },
+    ): Promise<string[]> => {
       const delivered: string[] = [];
       for (const { notifier, severity } of deps.notifiers(ctx)) {
         if (!severityAllows(severity, n.severity)) continue;
@@ -192,7 +242,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             namespace: ctx.target.namespace,
             phase: n.kind,
             checksum: ctx.checksum,
-            metadata: { ...h.metadata, eventMessage: n.message, eventType: n.severity === 'info' ? 'Normal' : 'Warning', timestamp: String(Date.now()) },
+            metadata: {
+              ...h.metadata,
+              eventMessage: n.message,
+              eventType: n.severity === 'info' ? 'Normal' : 'Warning',
+              timestamp: String(Date.now()),
+            },
           },
         });
         if (r.ok) delivered.push(`event:${h.name}`);
@@ -201,7 +256,10 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     },
 
     /** Best-effort Kubernetes Event on the target Deployment. */
-    recordEvent: async (ctx: ReleaseContext, e: { eventType: 'Normal' | 'Warning'; reason: EventReason; message: string }): Promise<boolean> => {
+    recordEvent: async (
+      ctx: ReleaseContext,
+      e: { eventType: 'Normal' | 'Warning'; reason: EventReason; message: string },
+    ): Promise<boolean> => {
       try {
         const now = new Date();
         await deps.budget.call(() =>
@@ -209,7 +267,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             namespace: ctx.target.namespace,
             body: {
               metadata: { generateName: `${ctx.target.name}.`, namespace: ctx.target.namespace },
-              involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: ctx.target.name, namespace: ctx.target.namespace },
+              involvedObject: {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                name: ctx.target.name,
+                namespace: ctx.target.namespace,
+              },
               type: e.eventType,
               reason: e.reason,
               message: e.message,

@@ -60,7 +60,9 @@ export const laneWorkflowId = (namespace: string, name: string): string => `fled
 
 const maxRecent = 50;
 
-export async function fledgeLane(args: { carried?: { recent: LaneState['recent']; completed: number } } = {}): Promise<void> {
+export async function fledgeLane(
+  args: { carried?: { recent: LaneState['recent']; completed: number } } = {},
+): Promise<void> {
   const queue: SubmitRequest[] = [];
   let current: SubmitRequest | null = null;
   let started = false; // current child started
@@ -68,7 +70,12 @@ export async function fledgeLane(args: { carried?: { recent: LaneState['recent']
   const recent: LaneState['recent'] = args.carried?.recent ?? [];
   let completed = args.carried?.completed ?? 0;
 
-  setHandler(laneStatusQuery, () => ({ current: current?.releaseId ?? null, queue: queue.map((q) => q.releaseId), recent, completed }));
+  setHandler(laneStatusQuery, () => ({
+    current: current?.releaseId ?? null,
+    queue: queue.map((q) => q.releaseId),
+    recent,
+    completed,
+  }));
 
   setHandler(
     submitUpdate,
@@ -76,10 +83,12 @@ export async function fledgeLane(args: { carried?: { recent: LaneState['recent']
       const id = req.releaseId;
       if (current?.releaseId === id) return { workflowId: id, disposition: 'attached' };
       if (queue.some((q) => q.releaseId === id)) return { workflowId: id, disposition: 'attached' };
-      if (!req.retry && recent.some((r) => r.releaseId === id)) return { workflowId: id, disposition: 'attached' };
+      if (!req.retry && recent.some((r) => r.releaseId === id))
+        return { workflowId: id, disposition: 'attached' };
       if (current && req.policy === 'supersede') {
         // Newest wins: releases still waiting in the queue are dropped without running.
-        for (const dropped of queue.splice(0, queue.length)) recent.push({ releaseId: dropped.releaseId, outcome: 'Superseded' });
+        for (const dropped of queue.splice(0, queue.length))
+          recent.push({ releaseId: dropped.releaseId, outcome: 'Superseded' });
         queue.push(req);
         const victim = current.releaseId;
         if (started) {
@@ -95,8 +104,10 @@ export async function fledgeLane(args: { carried?: { recent: LaneState['recent']
     },
     {
       validator: (req: SubmitRequest) => {
-        if (!req || typeof req.releaseId !== 'string' || !req.releaseId.startsWith('fledge/')) throw new Error('releaseId must start with fledge/');
-        if (req.policy !== 'supersede' && req.policy !== 'queue') throw new Error('policy must be supersede or queue');
+        if (!req || typeof req.releaseId !== 'string' || !req.releaseId.startsWith('fledge/'))
+          throw new Error('releaseId must start with fledge/');
+        if (req.policy !== 'supersede' && req.policy !== 'queue')
+          throw new Error('policy must be supersede or queue');
       },
     },
   );
@@ -117,7 +128,9 @@ export async function fledgeLane(args: { carried?: { recent: LaneState['recent']
         workflowId: req.releaseId,
         args: [req.input],
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: req.retry ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        workflowIdReusePolicy: req.retry
+          ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+          : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         staticSummary: req.summary,
         typedSearchAttributes: [
           { key: fledgeTarget, value: `${req.target.namespace}/${req.target.name}` },
@@ -129,11 +142,15 @@ export async function fledgeLane(args: { carried?: { recent: LaneState['recent']
       started = true;
       launched.add(req.releaseId);
       // A supersede that arrived while the child was starting is delivered now.
-      if (queue.length > 0 && queue[0]?.policy === 'supersede') await child.signal(supersedeSignal, { by: queue[0].releaseId });
+      if (queue.length > 0 && queue[0]?.policy === 'supersede')
+        await child.signal(supersedeSignal, { by: queue[0].releaseId });
       const result: ReleaseResult = await child.result();
       outcome = result.outcome;
     } catch (err) {
-      if (err instanceof ApplicationFailure || (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) {
+      if (
+        err instanceof ApplicationFailure ||
+        (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')
+      ) {
         log.warn('release did not run to a result', { releaseId: req.releaseId, error: String(err) });
       } else {
         log.warn('release failed', { releaseId: req.releaseId, error: String(err) });

@@ -62,7 +62,12 @@ const workflowNow = (): number => Date.now();
 const k8sWrite: LocalActivityOptions = {
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '500 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 5,
+  },
 };
 const quickRead: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
@@ -82,10 +87,14 @@ type Inbox = ReleaseEvent[];
 
 function checkOptions(plan: ReleasePlan, hookCount: number): ActivityOptions {
   // Webhooks have their own timeouts and retries; leave room for all of them plus the metric queries.
-  const hookBudget = plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) * Math.max(1, hookCount);
+  const hookBudget =
+    plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) * Math.max(1, hookCount);
   return {
     startToCloseTimeout: Math.max(30_000, hookBudget + 20_000),
-    heartbeatTimeout: Math.max(20_000, plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) + 10_000),
+    heartbeatTimeout: Math.max(
+      20_000,
+      plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) + 10_000,
+    ),
     retry: { initialInterval: '1 second', maximumAttempts: 2 },
   };
 }
@@ -95,7 +104,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   // Validation runs again here (the Web UI can start workflows too): a bad spec fails at once, non-retryable.
   const prepared = prepareRelease(input, info.workflowId);
   if (!prepared.ok) {
-    throw ApplicationFailure.create({ message: prepared.message, type: 'InvalidSpec', nonRetryable: true, details: [prepared.errors] });
+    throw ApplicationFailure.create({
+      message: prepared.message,
+      type: 'InvalidSpec',
+      nonRetryable: true,
+      details: [prepared.errors],
+    });
   }
   const { plan, ctx } = prepared;
   const inbox: Inbox = [];
@@ -106,8 +120,20 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const status = (): ReleaseStatus => describeStatus(plan, state);
 
   // ── messages ────────────────────────────────────────────────────────────────────────────────────────────
-  const updates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, promote: promoteUpdate, abort: abortUpdate };
-  const signals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, promote: promoteSignal, abort: abortSignal };
+  const updates = {
+    approve: approveUpdate,
+    pause: pauseUpdate,
+    resume: resumeUpdate,
+    promote: promoteUpdate,
+    abort: abortUpdate,
+  };
+  const signals = {
+    approve: approveSignal,
+    pause: pauseSignal,
+    resume: resumeSignal,
+    promote: promoteSignal,
+    abort: abortSignal,
+  };
   const toEvent = (action: OperatorActionName, req: OperatorRequest): ReleaseEvent => ({
     type: 'operator',
     now: workflowNow(),
@@ -127,9 +153,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       },
       {
         validator: (req: OperatorRequest) => {
-          if (!req || typeof req.actor !== 'string' || req.actor.trim() === '') throw new Error('actor is required (who is acting)');
+          if (!req || typeof req.actor !== 'string' || req.actor.trim() === '')
+            throw new Error('actor is required (who is acting)');
           if (typeof req.reason !== 'string') throw new Error('reason must be a string');
-          const v = validateOperatorAction(plan, state, { action, actor: req.actor, reason: req.reason, ...(req.gate ? { gate: req.gate } : {}) });
+          const v = validateOperatorAction(plan, state, {
+            action,
+            actor: req.actor,
+            reason: req.reason,
+            ...(req.gate ? { gate: req.gate } : {}),
+          });
           if (!v.ok) throw new Error(v.reason);
         },
       },
@@ -173,24 +205,53 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       try {
         switch (e.type) {
           case 'setRoutes':
-            await local.setRoutes.executeWithOptions({ ...k8sWrite, summary: `route ${e.primaryWeight}/${e.canaryWeight}${e.mirrorPercent !== null ? ` mirror ${e.mirrorPercent}%` : ''}${e.abMatch ? ' +match' : ''}` }, [
-              ctx,
-              { primaryWeight: e.primaryWeight, canaryWeight: e.canaryWeight, mirrorPercent: e.mirrorPercent, abMatch: e.abMatch },
-            ]);
+            await local.setRoutes.executeWithOptions(
+              {
+                ...k8sWrite,
+                summary: `route ${e.primaryWeight}/${e.canaryWeight}${e.mirrorPercent !== null ? ` mirror ${e.mirrorPercent}%` : ''}${e.abMatch ? ' +match' : ''}`,
+              },
+              [
+                ctx,
+                {
+                  primaryWeight: e.primaryWeight,
+                  canaryWeight: e.canaryWeight,
+                  mirrorPercent: e.mirrorPercent,
+                  abMatch: e.abMatch,
+                },
+              ],
+            );
             break;
           case 'scaleCanary':
-            await local.scaleCanary.executeWithOptions({ ...k8sWrite, summary: e.to === 'up' ? `canary: ${Object.values(ctx.newImages).join(', ')}, scale up` : 'canary: scale to zero' }, [ctx, e.to]);
+            await local.scaleCanary.executeWithOptions(
+              {
+                ...k8sWrite,
+                summary:
+                  e.to === 'up'
+                    ? `canary: ${Object.values(ctx.newImages).join(', ')}, scale up`
+                    : 'canary: scale to zero',
+              },
+              [ctx, e.to],
+            );
             break;
           case 'notify':
-            await local.notify.executeWithOptions({ ...bestEffort, summary: `notify ${e.severity}: ${e.kind}` }, [ctx, e]).catch((err: unknown) => log.warn('notify failed', { err: String(err) }));
+            await local.notify
+              .executeWithOptions({ ...bestEffort, summary: `notify ${e.severity}: ${e.kind}` }, [ctx, e])
+              .catch((err: unknown) => log.warn('notify failed', { err: String(err) }));
             break;
           case 'recordEvent':
-            await local.recordEvent.executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e]).catch((err: unknown) => log.warn('recordEvent failed', { err: String(err) }));
+            await local.recordEvent
+              .executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e])
+              .catch((err: unknown) => log.warn('recordEvent failed', { err: String(err) }));
             break;
         }
       } catch (err) {
         if (isCancellation(err)) throw err;
-        return { type: 'infraError', now: workflowNow(), step: e.type as InfraStep, message: failureMessage(err) };
+        return {
+          type: 'infraError',
+          now: workflowNow(),
+          step: e.type as InfraStep,
+          message: failureMessage(err),
+        };
       }
     }
     return undefined;
@@ -202,37 +263,67 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       switch (next.type) {
         case 'initialize':
           await acts.initializeRelease.executeWithOptions(
-            { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs), retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' }, summary: 'initialise: primary, services, routes at 100% primary' },
+            {
+              startToCloseTimeout: '30 seconds',
+              scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
+              retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' },
+              summary: 'initialise: primary, services, routes at 100% primary',
+            },
             [ctx, plan.primaryReadyThreshold],
           );
           return { type: 'initialized', now: workflowNow() };
         case 'checkReadiness': {
-          const r = await local.checkReadiness.executeWithOptions({ ...quickRead, summary: `readiness of ${next.workload}` }, [
-            ctx,
-            next.workload,
-            next.workload === 'primary' ? plan.primaryReadyThreshold : plan.canaryReadyThreshold,
-          ]);
-          return { type: 'readiness', now: workflowNow(), workload: next.workload, ready: r.ready, message: r.message };
+          const r = await local.checkReadiness.executeWithOptions(
+            { ...quickRead, summary: `readiness of ${next.workload}` },
+            [
+              ctx,
+              next.workload,
+              next.workload === 'primary' ? plan.primaryReadyThreshold : plan.canaryReadyThreshold,
+            ],
+          );
+          return {
+            type: 'readiness',
+            now: workflowNow(),
+            workload: next.workload,
+            ready: r.ready,
+            message: r.message,
+          };
         }
         case 'runHooks': {
           const hooks = hooksForNext(plan, next);
-          const results = await acts.runHooks.executeWithOptions({ ...checkOptions(plan, hooks.length), summary: `${next.hookType} hooks (${hooks.map((h) => h.name).join(', ')})` }, [ctx, hooks, next.phase]);
+          const results = await acts.runHooks.executeWithOptions(
+            {
+              ...checkOptions(plan, hooks.length),
+              summary: `${next.hookType} hooks (${hooks.map((h) => h.name).join(', ')})`,
+            },
+            [ctx, hooks, next.phase],
+          );
           return { type: 'hooks', now: workflowNow(), hookType: next.hookType, results };
         }
         case 'runAnalysis': {
           const hooks = hooksOfType(plan, 'rollout');
           const r = await acts.runAnalysis.executeWithOptions(
-            { ...checkOptions(plan, hooks.length), summary: `analysis: ${[...hooks.map((h) => h.name), ...plan.metrics.map((m) => m.name)].join(', ') || 'no checks'}` },
+            {
+              ...checkOptions(plan, hooks.length),
+              summary: `analysis: ${[...hooks.map((h) => h.name), ...plan.metrics.map((m) => m.name)].join(', ') || 'no checks'}`,
+            },
             [ctx, hooks, plan.metrics, next.phase],
           );
           return { type: 'analysis', now: workflowNow(), hooks: r.hooks, metrics: r.metrics };
         }
         case 'promotePrimary':
-          await local.promotePrimary.executeWithOptions({ ...k8sWrite, summary: `promote ${Object.values(ctx.newImages).join(', ')} to primary` }, [ctx]);
+          await local.promotePrimary.executeWithOptions(
+            { ...k8sWrite, summary: `promote ${Object.values(ctx.newImages).join(', ')} to primary` },
+            [ctx],
+          );
           return { type: 'promoted', now: workflowNow() };
         case 'wait': {
           const ms = Math.max(0, next.until - workflowNow());
-          const fired = await interruptibleSleep(ms, `${next.reason} (${Math.round(ms / 1000)} s)`, () => inbox.length > 0);
+          const fired = await interruptibleSleep(
+            ms,
+            `${next.reason} (${Math.round(ms / 1000)} s)`,
+            () => inbox.length > 0,
+          );
           return fired ? { type: 'timer', now: workflowNow() } : undefined;
         }
         case 'waitForOperator':
@@ -243,7 +334,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      return { type: 'infraError', now: workflowNow(), step: next.type as InfraStep, message: failureMessage(err) };
+      return {
+        type: 'infraError',
+        now: workflowNow(),
+        step: next.type as InfraStep,
+        message: failureMessage(err),
+      };
     }
   };
 
@@ -281,12 +377,16 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 
   let result: ReleaseResult;
   try {
-    const first = input.carried ? continueFrom(plan, state, workflowNow()) : decide(plan, state, { type: 'started', now: workflowNow() });
+    const first = input.carried
+      ? continueFrom(plan, state, workflowNow())
+      : decide(plan, state, { type: 'started', now: workflowNow() });
     result = await loop(first);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled (e.g. `temporal workflow cancel`): roll back in a scope that cannot itself be cancelled.
-    result = await CancellationScope.nonCancellable(() => loop(decide(plan, state, { type: 'cancelled', now: workflowNow(), reason: 'workflow cancelled' })));
+    result = await CancellationScope.nonCancellable(() =>
+      loop(decide(plan, state, { type: 'cancelled', now: workflowNow(), reason: 'workflow cancelled' })),
+    );
   }
   upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }]);
   // Non-cancellable: after a cancellation the root scope is cancelled, and a plain wait would end the run as

@@ -7,7 +7,14 @@ import { submitRelease } from '../../src/starter.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { eventually } from '../support/stack.js';
 import { recordHistory } from '../support/histories.js';
-import { canaryYaml, deploymentState, startE2E, targetNamespace, virtualServiceWeights, type E2E } from './support.js';
+import {
+  canaryYaml,
+  deploymentState,
+  startE2E,
+  targetNamespace,
+  virtualServiceWeights,
+  type E2E,
+} from './support.js';
 
 let e: E2E;
 beforeAll(async () => {
@@ -21,20 +28,35 @@ describe('cancellation', () => {
   it('rolls back a cancelled release and completes with outcome Aborted', async () => {
     const ns = await targetNamespace(e, 'e2e-cancel', 'ghcr.io/stefanprodan/podinfo:6.5.0');
     try {
-      const yaml = canaryYaml(ns.name, { analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 10\n    maxWeight: 90' });
-      const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' }, initiator: 'e2e' });
+      const yaml = canaryYaml(ns.name, {
+        analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 10\n    maxWeight: 90',
+      });
+      const sub = await submitRelease(e.client, e.cfg, {
+        yaml,
+        images: { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' },
+        initiator: 'e2e',
+      });
       const handle = e.client.workflow.getHandle(sub.workflowId);
-      await eventually('canary weight ≥ 10', async () => {
-        const st = (await handle.query(statusQuery)) as ReleaseStatus;
-        return st.weights.canary >= 10 ? st : undefined;
-      }, { timeoutMs: 60_000 });
+      await eventually(
+        'canary weight ≥ 10',
+        async () => {
+          const st = (await handle.query(statusQuery)) as ReleaseStatus;
+          return st.weights.canary >= 10 ? st : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       await handle.cancel();
       const result = (await handle.result()) as ReleaseResult;
       expect(result.outcome).toBe('Aborted');
       expect(result.primaryPromoted).toBe(false);
-      expect(await virtualServiceWeights(e.kube, ns.name)).toEqual({ 'podinfo-primary': 100, 'podinfo-canary': 0 });
+      expect(await virtualServiceWeights(e.kube, ns.name)).toEqual({
+        'podinfo-primary': 100,
+        'podinfo-canary': 0,
+      });
       expect(await deploymentState(e.kube, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
-      expect(await deploymentState(e.kube, ns.name, 'podinfo-primary')).toMatchObject({ image: 'ghcr.io/stefanprodan/podinfo:6.5.0' });
+      expect(await deploymentState(e.kube, ns.name, 'podinfo-primary')).toMatchObject({
+        image: 'ghcr.io/stefanprodan/podinfo:6.5.0',
+      });
       expect((await handle.describe()).status.name).toBe('COMPLETED');
       await recordHistory(e.client, sub.workflowId, 'release-cancelled');
     } finally {

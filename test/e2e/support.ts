@@ -49,24 +49,46 @@ export async function startE2E(prefix: string): Promise<E2E> {
 /** A namespace with the target Deployment `podinfo` (2 replicas) running `image`. */
 export async function targetNamespace(e: E2E, prefix: string, image: string) {
   const ns = await withNamespace(e.kube, prefix);
-  await e.kube.apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('podinfo', ns.name, image, { app: 'podinfo' }, 2) });
+  await e.kube.apps.createNamespacedDeployment({
+    namespace: ns.name,
+    body: deployment('podinfo', ns.name, image, { app: 'podinfo' }, 2),
+  });
   return ns;
 }
 
-export async function virtualServiceWeights(k: KubeClients, namespace: string, name = 'podinfo'): Promise<Record<string, number>> {
-  const vs = (await k.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name })) as {
-    spec: { http: Array<{ match?: unknown; route: Array<{ destination: { host: string }; weight?: number }> }> };
+export async function virtualServiceWeights(
+  k: KubeClients,
+  namespace: string,
+  name = 'podinfo',
+): Promise<Record<string, number>> {
+  const vs = (await k.custom.getNamespacedCustomObject({
+    group: 'networking.istio.io',
+    version: 'v1',
+    plural: 'virtualservices',
+    namespace,
+    name,
+  })) as {
+    spec: {
+      http: Array<{ match?: unknown; route: Array<{ destination: { host: string }; weight?: number }> }>;
+    };
   };
   const main = vs.spec.http.find((r) => !r.match) ?? vs.spec.http[0];
   return Object.fromEntries((main?.route ?? []).map((r) => [r.destination.host, r.weight ?? 0]));
 }
 
-export async function deploymentState(k: KubeClients, namespace: string, name: string): Promise<{ replicas: number; image: string | undefined }> {
+export async function deploymentState(
+  k: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<{ replicas: number; image: string | undefined }> {
   const d: k8s.V1Deployment = await k.apps.readNamespacedDeployment({ name, namespace });
   return { replicas: d.spec?.replicas ?? 0, image: d.spec?.template.spec?.containers[0]?.image };
 }
 
-export function canaryYaml(namespace: string, opts: { webhooks?: string; extraAnalysis?: string; fledge?: string; analysis?: string } = {}): string {
+export function canaryYaml(
+  namespace: string,
+  opts: { webhooks?: string; extraAnalysis?: string; fledge?: string; analysis?: string } = {},
+): string {
   const s = stack();
   return `apiVersion: flagger.app/v1beta1
 kind: Canary
