@@ -86,7 +86,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       async (ctx: ReleaseContext, primaryReadyThreshold: number): Promise<{ primaryCreated: boolean }> => {
         const t = ctx.target;
         const { created } = await deps.workloads.ensurePrimary(t);
-        if (ctx.autoscalerRef) await deps.workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name);
+        if (ctx.autoscalerRef)
+          await deps.workloads.ensurePrimaryHpa(
+            t,
+            ctx.autoscalerRef.name,
+            ctx.autoscalerRef.primaryScalerReplicas,
+          );
         await deps.workloads.ensureServices(t, {
           service: ctx.service.name,
           port: ctx.service.port,

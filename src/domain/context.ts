@@ -33,7 +33,8 @@ export interface ReleaseContext {
       { labels: Record<string, string>; annotations: Record<string, string> }
     >;
   };
-  autoscalerRef?: { name: string };
+  /** `<name>-primary` HPA from the target's HPA; `primaryScalerReplicas` overrides its min/max replicas. */
+  autoscalerRef?: { name: string; primaryScalerReplicas?: { minReplicas?: number; maxReplicas?: number } };
   templates: Array<{
     name: string;
     namespace: string;

@@ -75,7 +75,16 @@ export function prepareRelease(input: ReleaseInput, workflowId: string): Prepare
       },
       metadata: { apex: svc.apex, primary: svc.primary, canary: svc.canary },
     },
-    ...(compiled.autoscaler ? { autoscalerRef: { name: compiled.autoscaler.name } } : {}),
+    ...(compiled.autoscaler
+      ? {
+          autoscalerRef: {
+            name: compiled.autoscaler.name,
+            ...(compiled.autoscaler.primaryScalerReplicas
+              ? { primaryScalerReplicas: compiled.autoscaler.primaryScalerReplicas }
+              : {}),
+          },
+        }
+      : {}),
     templates: compiled.metricTemplates,
     alerts: compiled.alerts.map((a) => ({
       name: a.name,

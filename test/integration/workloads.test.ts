@@ -1,5 +1,6 @@
 // The Deployment WorkloadController against the real control plane (controllers + kwok make pods Ready).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
 import { createRequestBudget } from '../../src/integrations/kubernetes/budget.js';
 import {
   createWorkloadController,
@@ -76,6 +77,37 @@ describe('Deployment workload controller', () => {
     expect(
       pods.items.some((p) => p.spec?.containers[0]?.image === 'ghcr.io/stefanprodan/podinfo:6.5.1'),
     ).toBe(true);
+  });
+
+  it('creates <hpa>-primary from the target HPA, retargeted at the primary, with primaryScalerReplicas', async () => {
+    const hpa = c.kc.makeApiClient(k8s.AutoscalingV2Api);
+    await hpa.createNamespacedHorizontalPodAutoscaler({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'podinfo' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+          minReplicas: 2,
+          maxReplicas: 4,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+            },
+          ],
+        },
+      },
+    });
+    await ctl.ensurePrimaryHpa(t(), 'podinfo', { minReplicas: 3, maxReplicas: 6 });
+    const primary = await hpa.readNamespacedHorizontalPodAutoscaler({
+      name: 'podinfo-primary',
+      namespace: ns.name,
+    });
+    expect(primary.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'podinfo-primary' });
+    expect(primary.spec).toMatchObject({ minReplicas: 3, maxReplicas: 6 });
+    expect(primary.spec?.metrics?.[0]?.resource?.target.averageUtilization).toBe(80);
+    const missing = await ctl.ensurePrimaryHpa(t(), 'ghost').catch((e: unknown) => e);
+    expect((missing as WorkloadError).kind).toBe('not-found');
   });
 
   it('rejects an unknown container and a missing target with typed errors', async () => {

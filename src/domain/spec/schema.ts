@@ -281,7 +281,8 @@ export const canarySpecSchema = z.strictObject({
   canaryAnalysis: analysisSchema.optional(),
   progressDeadlineSeconds: z.int().min(1).optional(),
   skipAnalysis: z.boolean().optional(),
-  revertOnDeletion: z.boolean().optional(),
+  /** Flagger reverts the target when its Canary object is deleted; Fledge has no Canary object in the cluster. */
+  revertOnDeletion: notYet('Fledge keeps no Canary object in the cluster whose deletion it could watch'),
   /** `true`: Fledge refuses to start a release of a suspended Canary. */
   suspend: z
     .boolean()

@@ -151,7 +151,11 @@ export interface WorkloadController {
   promote(t: WorkloadTarget): Promise<Record<string, string>>;
   images(t: WorkloadTarget, which: 'canary' | 'primary'): Promise<Record<string, string>>;
   /** `<hpa>-primary` from the target's HPA, retargeted at the primary. */
-  ensurePrimaryHpa(t: WorkloadTarget, hpaName: string): Promise<void>;
+  ensurePrimaryHpa(
+    t: WorkloadTarget,
+    hpaName: string,
+    replicas?: { minReplicas?: number; maxReplicas?: number },
+  ): Promise<void>;
 }
 
 export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudget): WorkloadController {
@@ -329,7 +333,7 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
       return imagesOf(await read(t.namespace, which === 'primary' ? primaryName(t.name) : t.name));
     },
 
-    async ensurePrimaryHpa(t, hpaName) {
+    async ensurePrimaryHpa(t, hpaName, replicas) {
       let src: k8s.V2HorizontalPodAutoscaler;
       try {
         src = await budget.call(() =>
@@ -350,6 +354,9 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
         metadata: { name, namespace: t.namespace, labels: { 'app.kubernetes.io/managed-by': 'fledge' } },
         spec: {
           ...(src.spec as k8s.V2HorizontalPodAutoscalerSpec),
+          // Flagger's primaryScalerReplicas: min/max of the primary's HPA may differ from the target's.
+          ...(replicas?.minReplicas !== undefined ? { minReplicas: replicas.minReplicas } : {}),
+          ...(replicas?.maxReplicas !== undefined ? { maxReplicas: replicas.maxReplicas } : {}),
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: primaryName(t.name) },
         },
       };

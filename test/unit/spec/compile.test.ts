@@ -210,7 +210,7 @@ describe('strategies and settings', () => {
       supersedePolicy: 'queue',
     });
     expect(compiled.plan.metrics[0]?.interval).toBe('1m30s');
-    expect(compiled.revertOnDeletion).toBe(true);
+    expect(compiled.revertOnDeletion).toBe(false);
     expect(compiled.router.service.apex).toEqual({ labels: {}, annotations: { team: 'web' } });
     expect(compiled.router.service.primary).toEqual({ labels: { tier: 'stable' }, annotations: {} });
   });

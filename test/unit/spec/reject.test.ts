@@ -423,6 +423,13 @@ const cases: Case[] = [
     message: 'not supported yet by Fledge (session affinity cookies)',
   },
   {
+    name: 'revertOnDeletion: true',
+    change: edit('  provider: istio\n', '  provider: istio\n  revertOnDeletion: true #!\n'),
+    path: 'spec.revertOnDeletion',
+    message:
+      'not supported yet by Fledge (Fledge keeps no Canary object in the cluster whose deletion it could watch)',
+  },
+  {
     name: 'portDiscovery: true',
     change: edit('    port: 9898', '    port: 9898\n    portDiscovery: true #!'),
     path: 'spec.service.portDiscovery',
