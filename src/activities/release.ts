@@ -76,6 +76,33 @@ const guarded =
     }
   };
 
+/** Calls the webhooks in order with Flagger's payload, heartbeating after each. */
+async function callHooks(ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> {
+  const out: HookResult[] = [];
+  for (const h of hooks) {
+    const r = await callWebhook({
+      url: h.url,
+      timeoutMs: h.timeoutMs,
+      retries: h.retries,
+      payload: {
+        name: ctx.target.name,
+        namespace: ctx.target.namespace,
+        phase,
+        checksum: ctx.checksum,
+        metadata: h.metadata,
+      },
+    });
+    out.push({
+      name: h.name,
+      ok: r.ok,
+      ...(r.status !== undefined ? { status: r.status } : {}),
+      message: r.message,
+    });
+    Context.current().heartbeat(h.name);
+  }
+  return out;
+}
+
 export function createReleaseActivities(deps: ReleaseDeps) {
   const events = deps.kc.makeApiClient(k8s.CoreV1Api);
   const router = (ctx: ReleaseContext): TrafficRouter => deps.routers[ctx.provider];
@@ -145,31 +172,8 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       deps.workloads.promote(ctx.target),
     ),
 
-    runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> => {
-      const out: HookResult[] = [];
-      for (const h of hooks) {
-        const r = await callWebhook({
-          url: h.url,
-          timeoutMs: h.timeoutMs,
-          retries: h.retries,
-          payload: {
-            name: ctx.target.name,
-            namespace: ctx.target.namespace,
-            phase,
-            checksum: ctx.checksum,
-            metadata: h.metadata,
-          },
-        });
-        out.push({
-          name: h.name,
-          ok: r.ok,
-          ...(r.status !== undefined ? { status: r.status } : {}),
-          message: r.message,
-        });
-        Context.current().heartbeat(h.name);
-      }
-      return out;
-    },
+    runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> =>
+      callHooks(ctx, hooks, phase),
 
     /** Rollout webhooks, then every metric (all evaluated so status shows each value against its threshold). */
     runAnalysis: async (
@@ -178,28 +182,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       metrics: MetricPlan[],
       phase: string,
     ): Promise<{ hooks: HookResult[]; metrics: MetricResult[] }> => {
-      const hookResults: HookResult[] = [];
-      for (const h of hooks) {
-        const r = await callWebhook({
-          url: h.url,
-          timeoutMs: h.timeoutMs,
-          retries: h.retries,
-          payload: {
-            name: ctx.target.name,
-            namespace: ctx.target.namespace,
-            phase,
-            checksum: ctx.checksum,
-            metadata: h.metadata,
-          },
-        });
-        hookResults.push({
-          name: h.name,
-          ok: r.ok,
-          ...(r.status !== undefined ? { status: r.status } : {}),
-          message: r.message,
-        });
-        Context.current().heartbeat(h.name);
-      }
+      const hookResults = await callHooks(ctx, hooks, phase);
       const metricResults = await Promise.all(
         metrics.map(async (m): Promise<MetricResult> => {
           const r = await deps.metrics.evaluate(

@@ -1,4 +1,6 @@
 // The TrafficRouter port: how a release moves traffic between `<svc>-primary` and `<svc>-canary`.
+import type { ReleaseContext } from '../../domain/context.js';
+
 export interface RouteWeights {
   primaryWeight: number;
   canaryWeight: number;
@@ -15,21 +17,7 @@ export interface HeaderMatch {
 }
 
 /** Service/route settings from the Canary's `service` block that the routers carry into their objects. */
-export interface RouteOptions {
-  /** Match conditions every route of this service carries (Flagger `service.match`). */
-  match?: Array<Record<string, unknown>>;
-  timeout?: string;
-  retries?: Record<string, unknown>;
-  headers?: Record<string, unknown>;
-  corsPolicy?: Record<string, unknown>;
-  rewrite?: Record<string, unknown>;
-  /** Istio: DestinationRule trafficPolicy for `<svc>-primary` and `<svc>-canary`. */
-  trafficPolicy?: Record<string, unknown>;
-  /** Gateway API: parentRefs (Flagger `service.gatewayRefs`). */
-  gatewayRefs?: Array<Record<string, unknown>>;
-  /** Gateway API: extra RequestMirror filters (Flagger `service.mirror`). */
-  mirrors?: Array<Record<string, unknown>>;
-}
+export type RouteOptions = ReleaseContext['service']['options'];
 
 export interface RouterTarget {
   namespace: string;
