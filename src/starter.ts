@@ -93,6 +93,25 @@ export function releaseIdFor(
   return `fledge/${target.namespace}/${target.name}/${[...new Set(tags)].join('+')}`;
 }
 
+/**
+ * Update-with-start, retried while the lane cannot take updates for a transient reason (its workflow task is
+ * being retried, e.g. after a worker restart): the submission is idempotent (the lane dedupes by release ID).
+ */
+async function submitToLane<T>(call: () => Promise<T>, deadlineMs = 120_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const transient =
+        e instanceof Error &&
+        /Workflow Task in failed state|workflow task.*(timed out|failed)/i.test(e.message);
+      if (!transient || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)));
+    }
+  }
+}
+
 /** Validates the input (nothing starts when it is invalid), then submits the release to its target's lane. */
 export async function submitRelease(
   client: Client,
@@ -134,20 +153,23 @@ export async function submitRelease(
     ...(opts.retry ? { retry: true } : {}),
   };
   // Serialised on the server: every starter of this target talks to the same lane workflow.
-  const res = await client.workflow.executeUpdateWithStart(submitUpdate, {
-    args: [req],
-    startWorkflowOperation: new WithStartWorkflowOperation(fledgeLane, {
-      workflowId: laneWorkflowId(target.namespace, target.name),
-      taskQueue: cfg.taskQueue,
-      args: [{}],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `Release lane of ${target.namespace}/${target.name}`,
-      typedSearchAttributes: [
-        { key: fledgeTarget, value: `${target.namespace}/${target.name}` },
-        { key: fledgeNamespace, value: target.namespace },
-      ],
+  const res = await submitToLane(() =>
+    client.workflow.executeUpdateWithStart(submitUpdate, {
+      args: [req],
+      startWorkflowOperation: new WithStartWorkflowOperation(fledgeLane, {
+        workflowTaskTimeout: '30 seconds',
+        workflowId: laneWorkflowId(target.namespace, target.name),
+        taskQueue: cfg.taskQueue,
+        args: [{}],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `Release lane of ${target.namespace}/${target.name}`,
+        typedSearchAttributes: [
+          { key: fledgeTarget, value: `${target.namespace}/${target.name}` },
+          { key: fledgeNamespace, value: target.namespace },
+        ],
+      }),
     }),
-  });
+  );
   return {
     workflowId: res.workflowId,
     disposition: res.disposition,

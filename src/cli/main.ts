@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { registerDevCommands } from './dev.js';
 import { CliError, exitCodes } from './errors.js';
-import { registerOperatorCommands } from './operate.js';
+import { registerListCommand, registerOperatorCommands } from './operate.js';
 import { registerStartCommands } from './start.js';
 
 export function buildProgram(): Command {
@@ -12,6 +12,7 @@ export function buildProgram(): Command {
     .version('0.1.0');
   registerStartCommands(program);
   registerOperatorCommands(program);
+  registerListCommand(program);
   registerDevCommands(program);
   return program;
 }

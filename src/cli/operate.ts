@@ -71,6 +71,10 @@ async function sendAction(
     };
     let st: ReleaseStatus;
     try {
+      const desc = await client.workflow.getHandle(id).describe();
+      if (desc.status.name !== 'RUNNING') {
+        throw new CliError(`${action} rejected: release ${id} has already ended (${desc.status.name.toLowerCase()})`, exitCodes.rejected);
+      }
       st = (await client.workflow.getHandle(id).executeUpdate(action, { args: [req] })) as ReleaseStatus;
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) {
@@ -134,4 +138,94 @@ export function registerOperatorCommands(program: Command): void {
       sendAction(action, ref, opts),
     );
   }
+}
+
+const quote = (v: string): string => `'${v.replace(/'/g, "\\'")}'`;
+
+/** A visibility query over Fledge's search attributes. */
+export function listQuery(opts: {
+  namespace?: string;
+  target?: string;
+  phase?: string;
+  outcome?: string;
+  running?: boolean;
+}): string {
+  const parts = [`WorkflowType = 'releaseWorkflow'`];
+  if (opts.namespace) parts.push(`FledgeNamespace = ${quote(opts.namespace)}`);
+  if (opts.target)
+    parts.push(
+      `FledgeTarget = ${quote(opts.target.includes('/') ? opts.target : `${opts.namespace ?? 'default'}/${opts.target}`)}`,
+    );
+  if (opts.phase) parts.push(`FledgePhase = ${quote(opts.phase)}`);
+  if (opts.outcome) parts.push(`FledgeOutcome = ${quote(opts.outcome)}`);
+  if (opts.running) parts.push(`ExecutionStatus = 'Running'`);
+  return parts.join(' AND ');
+}
+
+export function registerListCommand(program: Command): void {
+  program
+    .command('list')
+    .description('running and recent releases, newest first, filtered by search attributes')
+    .option('-n, --namespace <ns>', 'Kubernetes namespace of the target')
+    .option('-t, --target <ns/name>', 'target Deployment (namespace/name)')
+    .option('--phase <phase>', 'Flagger phase, e.g. Progressing, WaitingPromotion')
+    .option('--outcome <outcome>', 'Promoted, RolledBack, Aborted, Superseded or Failed')
+    .option('--running', 'only releases still in progress')
+    .option('--limit <n>', 'at most this many', '20')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(
+      async (opts: {
+        namespace?: string;
+        target?: string;
+        phase?: string;
+        outcome?: string;
+        running?: boolean;
+        limit: string;
+        output: string;
+      }) => {
+        const cfg = loadFledgeConfig();
+        const client = await connectClient(cfg);
+        try {
+          const rows: Array<Record<string, string | number | null>> = [];
+          const limit = Math.max(1, Number(opts.limit) || 20);
+          for await (const wf of client.workflow.list({ query: listQuery(opts) })) {
+            const sa = wf.typedSearchAttributes;
+            const get = (name: string): string | number | null => {
+              const pair = sa.getAll().find((p) => p.key.name === name);
+              return pair ? (pair.value as string | number) : null;
+            };
+            rows.push({
+              workflowId: wf.workflowId,
+              status: wf.status.name,
+              target: get('FledgeTarget'),
+              tag: get('FledgeImageTag'),
+              phase: get('FledgePhase'),
+              weight: get('FledgeWeight'),
+              outcome: get('FledgeOutcome'),
+              initiator: get('FledgeInitiator'),
+              started: wf.startTime.toISOString(),
+            });
+            if (rows.length >= limit) break;
+          }
+          if (opts.output === 'json') {
+            console.log(JSON.stringify(rows, null, 2));
+            return;
+          }
+          if (rows.length === 0) {
+            console.log('no releases match');
+            return;
+          }
+          console.log(
+            `${'TARGET'.padEnd(30)} ${'TAG'.padEnd(18)} ${'PHASE'.padEnd(17)} ${'WEIGHT'.padStart(6)}  ${'OUTCOME'.padEnd(11)} STARTED`,
+          );
+          for (const r of rows) {
+            console.log(
+              `${String(r.target ?? '-').padEnd(30)} ${String(r.tag ?? '-').padEnd(18)} ${String(r.phase ?? '-').padEnd(17)} ${String(r.weight ?? '-').padStart(6)}  ${String(r.outcome ?? (r.status === 'RUNNING' ? 'running' : '-')).padEnd(11)} ${r.started}`,
+            );
+          }
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
 }

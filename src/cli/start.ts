@@ -177,7 +177,8 @@ export function registerStartCommands(program: Command): void {
     .action((opts: { file: string; image: string[]; output: string }) => {
       const parsed = parseCanaryYaml(readSpec(opts.file), opts.file);
       if (!parsed.ok) throw new CliError(formatSpecErrors(parsed.errors, opts.file), exitCodes.invalidInput);
-      const images = parseImageArgs(opts.image);
+      // Images are optional here: the spec alone can be validated.
+      const images = opts.image.length > 0 ? parseImageArgs(opts.image) : { ok: true as const, value: {} };
       if (!images.ok) throw new CliError(formatSpecErrors(images.errors), exitCodes.invalidInput);
       const compiled = compileRelease(parsed.value, images.value);
       if (opts.output === 'json') {

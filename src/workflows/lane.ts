@@ -128,6 +128,8 @@ export async function fledgeLane(
         workflowId: req.releaseId,
         args: [req.input],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Generous: a worker's first task pays for creating the workflow sandbox, slow on a loaded node.
+        workflowTaskTimeout: '30 seconds',
         workflowIdReusePolicy: req.retry
           ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
           : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

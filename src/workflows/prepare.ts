@@ -4,14 +4,12 @@
 import { fnv1a, type ReleaseContext } from '../domain/context.js';
 import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseState } from '../domain/state.js';
-import {
-  compileRelease,
-  formatSpecErrors,
-  validateCanaryBundle,
-  validateImages,
-  type CompiledRelease,
-  type SpecError,
-} from '../domain/spec/index.js';
+// Imported module by module (not through spec/index.ts) so the YAML parser stays out of the workflow bundle.
+import { compileRelease } from '../domain/spec/compile.js';
+import { formatSpecErrors, type SpecError } from '../domain/spec/errors.js';
+import { validateImages } from '../domain/spec/image.js';
+import type { CompiledRelease } from '../domain/spec/types.js';
+import { validateCanaryBundle } from '../domain/spec/validate.js';
 
 export interface ReleaseInput {
   /** The Canary, MetricTemplate and AlertProvider documents, as JSON (e.g. a parsed multi-document YAML). */
