@@ -73,7 +73,10 @@ async function sendAction(
     try {
       const desc = await client.workflow.getHandle(id).describe();
       if (desc.status.name !== 'RUNNING') {
-        throw new CliError(`${action} rejected: release ${id} has already ended (${desc.status.name.toLowerCase()})`, exitCodes.rejected);
+        throw new CliError(
+          `${action} rejected: release ${id} has already ended (${desc.status.name.toLowerCase()})`,
+          exitCodes.rejected,
+        );
       }
       st = (await client.workflow.getHandle(id).executeUpdate(action, { args: [req] })) as ReleaseStatus;
     } catch (e) {
