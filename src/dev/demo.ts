@@ -16,20 +16,17 @@ import { createFledgeWorker } from '../worker.js';
 import { projectRoot } from './stack/config.js';
 import { stackUp } from './stack/stack.js';
 
-const namespace = 'fledge-demo';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// A fresh namespace per run: releases (and their IDs) of earlier runs never mix with this one's.
+const namespace = `fledge-demo-${Date.now().toString(36)}`;
 
 async function resetNamespace(kc: k8s.KubeConfig): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  for (let i = 0; i < 120; i++) {
-    const gone = await core.readNamespace({ name: namespace }).then(
-      () => false,
-      () => true,
-    );
-    if (gone) break;
-    await sleep(500);
+  // Earlier demo runs' namespaces are removed (their releases stay in Temporal's history).
+  const old = await core.listNamespace();
+  for (const ns of old.items) {
+    const name = ns.metadata?.name ?? '';
+    if (name.startsWith('fledge-demo')) await core.deleteNamespace({ name }).catch(() => undefined);
   }
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const labels = { app: 'podinfo' };
@@ -102,10 +99,9 @@ async function main(): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(stackCfg.kubeconfig);
   await resetNamespace(kc);
-  const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8').replaceAll(
-    'http://127.0.0.1:29103',
-    stackCfg.urls.webhook,
-  );
+  const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8')
+    .replaceAll('http://127.0.0.1:29103', stackCfg.urls.webhook)
+    .replaceAll('fledge-demo', namespace);
   const { worker, connection } = await createFledgeWorker(cfg);
   const client = await connectClient(cfg);
   console.log(`\nDemo: podinfo in namespace ${namespace} (6.5.0) gets two releases on the local stack.`);

@@ -92,7 +92,16 @@ export async function fledgeLane(
         queue.push(req);
         const victim = current.releaseId;
         if (started) {
-          await getExternalWorkflowHandle(victim).signal(supersedeSignal, { by: id });
+          // The running release may have ended in this very workflow task (its completion not yet seen by the
+          // loop): then there is nothing to supersede and the queued release simply starts next.
+          await getExternalWorkflowHandle(victim)
+            .signal(supersedeSignal, { by: id })
+            .catch((err: unknown) =>
+              log.info('supersede signal not delivered; the release had already ended', {
+                victim,
+                error: String(err),
+              }),
+            );
         }
         return { workflowId: id, disposition: 'superseding', supersedes: victim };
       }
