@@ -36,10 +36,12 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 export interface WorkerDeps {
   /** The Kubernetes request budget (injected by the benchmark to count requests). */
   budget?: RequestBudget;
+  /** The kubeconfig every Kubernetes client is made from (injected by the benchmark to count wire requests). */
+  kubeConfig?: k8s.KubeConfig;
 }
 
 export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
-  const kc = loadKubeConfig(cfg.kubeconfig);
+  const kc = deps.kubeConfig ?? loadKubeConfig(cfg.kubeconfig);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const budget = deps.budget ?? budgetFromEnv();
   const istio = createIstioRouter(custom);
