@@ -44,7 +44,7 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
   const kc = deps.kubeConfig ?? loadKubeConfig(cfg.kubeconfig);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const budget = deps.budget ?? budgetFromEnv();
-  const istio = createIstioRouter(custom);
+  const istio = createIstioRouter(custom, budget);
   const slackToken = process.env.FLEDGE_SLACK_TOKEN ?? process.env.SLACK_TOKEN;
   const slackApiUrl = process.env.FLEDGE_SLACK_API_URL;
   const slackCache = new Map<string, Notifier>();
@@ -54,7 +54,7 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
       kc,
       budget,
       workloads: createWorkloadController(kc, budget),
-      routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom) },
+      routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom, budget) },
       metrics: createPrometheusProvider(cfg.prometheusUrl),
       notifiers: (ctx) =>
         ctx.alerts.flatMap((a) => {

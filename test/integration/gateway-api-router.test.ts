@@ -1,6 +1,7 @@
 // The Gateway API TrafficRouter against the real apiserver with the Gateway API standard CRDs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApiRouter } from '../../src/integrations/traffic/gateway-api.js';
+import { createRequestBudget, type RequestBudget } from '../../src/integrations/kubernetes/budget.js';
 import type { RouterTarget, TrafficRouter } from '../../src/integrations/traffic/router.js';
 import { kube, withNamespace, type KubeClients } from '../support/stack.js';
 
@@ -8,11 +9,13 @@ let c: KubeClients;
 let ns: { name: string; cleanup: () => Promise<void> };
 let router: TrafficRouter;
 let t: RouterTarget;
+let budget: RequestBudget;
 
 beforeAll(async () => {
   c = kube();
   ns = await withNamespace(c, 'it-gwapi');
-  router = createGatewayApiRouter(c.custom);
+  budget = createRequestBudget({ qps: 1000, burst: 1000, max429Retries: 0 });
+  router = createGatewayApiRouter(c.custom, budget);
   t = {
     namespace: ns.name,
     service: 'podinfo',
@@ -125,5 +128,19 @@ describe('Gateway API router with the Canary service settings', () => {
       'URLRewrite',
       'RequestMirror',
     ]);
+  });
+  it('sends every request through the request budget (QPS/burst, 429 Retry-After)', async () => {
+    const other = { ...t, service: 'budgeted' };
+    const before = budget.stats.requests;
+    await router.reconcile(other);
+    expect(budget.stats.requests - before).toBe(2);
+    await router.setRoutes(other, {
+      primaryWeight: 90,
+      canaryWeight: 10,
+      mirrorPercent: null,
+      abMatch: false,
+    });
+    await router.getRoutes(other);
+    expect(budget.stats.requests - before).toBe(4);
   });
 });

@@ -1,6 +1,7 @@
 // The Istio TrafficRouter against the real apiserver with Istio's CRDs (schema-validated writes, read-back).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIstioRouter } from '../../src/integrations/traffic/istio.js';
+import { createRequestBudget, type RequestBudget } from '../../src/integrations/kubernetes/budget.js';
 import type { RouterTarget, TrafficRouter } from '../../src/integrations/traffic/router.js';
 import { kube, withNamespace, type KubeClients } from '../support/stack.js';
 
@@ -8,11 +9,13 @@ let c: KubeClients;
 let ns: { name: string; cleanup: () => Promise<void> };
 let router: TrafficRouter;
 let t: RouterTarget;
+let budget: RequestBudget;
 
 beforeAll(async () => {
   c = kube();
   ns = await withNamespace(c, 'it-istio');
-  router = createIstioRouter(c.custom);
+  budget = createRequestBudget({ qps: 1000, burst: 1000, max429Retries: 0 });
+  router = createIstioRouter(c.custom, budget);
   t = {
     namespace: ns.name,
     service: 'podinfo',
@@ -155,5 +158,19 @@ describe('Istio router with the Canary service settings', () => {
         trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } },
       });
     }
+  });
+  it('sends every request through the request budget (QPS/burst, 429 Retry-After)', async () => {
+    const other = { ...t, service: 'budgeted' };
+    const before = budget.stats.requests;
+    await router.reconcile(other);
+    expect(budget.stats.requests - before).toBe(4);
+    await router.setRoutes(other, {
+      primaryWeight: 90,
+      canaryWeight: 10,
+      mirrorPercent: null,
+      abMatch: false,
+    });
+    await router.getRoutes(other);
+    expect(budget.stats.requests - before).toBe(6);
   });
 });

@@ -2,7 +2,8 @@
 // weighted backendRefs `<svc>-primary`/`<svc>-canary`; A/B adds a first rule with header matches to the canary;
 // mirroring uses the RequestMirror filter with `percent`. Server-side apply, read back after every write.
 import type * as k8s from '@kubernetes/client-node';
-import { applyCustomObject, readCustomObject } from '../kubernetes/client.js';
+import { applyCustomObject, readCustomObject, type CustomResourceRef } from '../kubernetes/client.js';
+import type { RequestBudget } from '../kubernetes/budget.js';
 import type { HeaderMatch, RouteWeights, RouterTarget, TrafficRouter } from './router.js';
 
 interface BackendRef {
@@ -169,23 +170,28 @@ export function parseHttpRoute(t: RouterTarget, route: HttpRoute): RouteWeights 
   };
 }
 
-export function createGatewayApiRouter(custom: k8s.CustomObjectsApi): TrafficRouter {
+/** Every request goes through `budget` (the worker's shared QPS/burst limit, 429 Retry-After). */
+export function createGatewayApiRouter(custom: k8s.CustomObjectsApi, budget: RequestBudget): TrafficRouter {
+  const apply = <T extends object>(ref: CustomResourceRef, body: object): Promise<T> =>
+    budget.call(() => applyCustomObject<T>(custom, ref, body));
+  const read = <T extends object>(ref: CustomResourceRef): Promise<T | undefined> =>
+    budget.call(() => readCustomObject<T>(custom, ref));
   const router: TrafficRouter = {
     kind: 'gatewayapi:v1',
     async reconcile(t) {
-      const existing = await readCustomObject<HttpRoute>(custom, ref(t));
+      const existing = await read<HttpRoute>(ref(t));
       const weights = existing
         ? parseHttpRoute(t, existing)
         : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
-      await applyCustomObject(custom, ref(t), buildHttpRoute(t, weights));
+      await apply(ref(t), buildHttpRoute(t, weights));
     },
     async setRoutes(t, w) {
       // The apply response is the object as stored: the read-back costs no extra request.
-      const stored = await applyCustomObject<HttpRoute>(custom, ref(t), buildHttpRoute(t, w));
+      const stored = await apply<HttpRoute>(ref(t), buildHttpRoute(t, w));
       return parseHttpRoute(t, stored);
     },
     async getRoutes(t) {
-      const r = await readCustomObject<HttpRoute>(custom, ref(t));
+      const r = await read<HttpRoute>(ref(t));
       if (!r) throw new Error(`HTTPRoute ${t.namespace}/${t.service} not found`);
       return parseHttpRoute(t, r);
     },

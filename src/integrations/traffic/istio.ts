@@ -4,7 +4,8 @@
 // carry `service.trafficPolicy`. Server-side apply (field manager "fledge"); weights are read back from the
 // apply response, so a weight change costs one request.
 import type * as k8s from '@kubernetes/client-node';
-import { applyCustomObject, readCustomObject } from '../kubernetes/client.js';
+import { applyCustomObject, readCustomObject, type CustomResourceRef } from '../kubernetes/client.js';
+import type { RequestBudget } from '../kubernetes/budget.js';
 import type { RouteWeights, RouterTarget, TrafficRouter } from './router.js';
 
 interface Destination {
@@ -116,26 +117,31 @@ export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteW
   };
 }
 
-export function createIstioRouter(custom: k8s.CustomObjectsApi): TrafficRouter {
+/** Every request goes through `budget` (the worker's shared QPS/burst limit, 429 Retry-After). */
+export function createIstioRouter(custom: k8s.CustomObjectsApi, budget: RequestBudget): TrafficRouter {
+  const apply = <T extends object>(ref: CustomResourceRef, body: object): Promise<T> =>
+    budget.call(() => applyCustomObject<T>(custom, ref, body));
+  const read = <T extends object>(ref: CustomResourceRef): Promise<T | undefined> =>
+    budget.call(() => readCustomObject<T>(custom, ref));
   const router: TrafficRouter = {
     kind: 'istio',
     async reconcile(t) {
       for (const host of [`${t.service}-primary`, `${t.service}-canary`]) {
-        await applyCustomObject(custom, drRef(t, host), buildDestinationRule(t, host));
+        await apply(drRef(t, host), buildDestinationRule(t, host));
       }
-      const existing = await readCustomObject<VirtualService>(custom, vsRef(t));
+      const existing = await read<VirtualService>(vsRef(t));
       const weights = existing
         ? parseVirtualService(t, existing)
         : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
-      await applyCustomObject(custom, vsRef(t), buildVirtualService(t, weights));
+      await apply(vsRef(t), buildVirtualService(t, weights));
     },
     async setRoutes(t, w) {
       // The apply response is the object as stored: the read-back costs no extra request.
-      const stored = await applyCustomObject<VirtualService>(custom, vsRef(t), buildVirtualService(t, w));
+      const stored = await apply<VirtualService>(vsRef(t), buildVirtualService(t, w));
       return parseVirtualService(t, stored);
     },
     async getRoutes(t) {
-      const vs = await readCustomObject<VirtualService>(custom, vsRef(t));
+      const vs = await read<VirtualService>(vsRef(t));
       if (!vs) throw new Error(`VirtualService ${t.namespace}/${t.service} not found`);
       return parseVirtualService(t, vs);
     },
