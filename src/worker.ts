@@ -13,8 +13,7 @@ import { createGatewayApiRouter } from './integrations/traffic/gateway-api.js';
 import { budgetFromEnv, type RequestBudget } from './integrations/kubernetes/budget.js';
 import { createWorkloadController } from './integrations/kubernetes/workloads.js';
 import { createPrometheusProvider } from './integrations/metrics/provider.js';
-import { createSlackNotifier } from './integrations/notify/slack.js';
-import type { Notifier } from './integrations/notify/notifier.js';
+import { createNotifierFactory, dashboardLinker } from './integrations/notify/factory.js';
 import { webUiWorkflowUrl } from './starter.js';
 
 /** The prebuilt workflow bundle (production artefact) if present, else the workflow sources (development). */
@@ -45,9 +44,7 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const budget = deps.budget ?? budgetFromEnv();
   const istio = createIstioRouter(custom, budget);
-  const slackToken = process.env.FLEDGE_SLACK_TOKEN ?? process.env.SLACK_TOKEN;
-  const slackApiUrl = process.env.FLEDGE_SLACK_API_URL;
-  const slackCache = new Map<string, Notifier>();
+  const notifiers = createNotifierFactory(process.env);
   return {
     ...createDemoActivities({ kc, router: istio, prometheus: createPrometheusClient(cfg.prometheusUrl) }),
     ...createReleaseActivities({
@@ -56,22 +53,11 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
       workloads: createWorkloadController(kc, budget),
       routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom, budget) },
       metrics: createPrometheusProvider(cfg.prometheusUrl),
-      notifiers: (ctx) =>
-        ctx.alerts.flatMap((a) => {
-          if (a.provider.type !== 'slack' || !slackToken || !a.provider.channel) return [];
-          const key = `${a.provider.channel}`;
-          let n = slackCache.get(key);
-          if (!n) {
-            n = createSlackNotifier({
-              token: slackToken,
-              channel: a.provider.channel,
-              ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
-            });
-            slackCache.set(key, n);
-          }
-          return [{ notifier: n, severity: a.severity }];
-        }),
+      notifiers,
       webUiLink: (id) => webUiWorkflowUrl(cfg, id),
+      ...(process.env.FLEDGE_GRAFANA_URL
+        ? { dashboardLink: dashboardLinker(process.env.FLEDGE_GRAFANA_URL) }
+        : {}),
     }),
   };
 }

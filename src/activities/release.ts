@@ -3,7 +3,7 @@
 // with stable types; best-effort ones (notify, recordEvent) never throw.
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { ReleaseContext } from '../domain/context.js';
 import type { EventReason, NotifyKind } from '../domain/effects.js';
 import type { HookResult, MetricResult } from '../domain/events.js';
@@ -13,8 +13,14 @@ import type { RequestBudget } from '../integrations/kubernetes/budget.js';
 import { WorkloadError, type WorkloadController } from '../integrations/kubernetes/workloads.js';
 import { callWebhook } from '../integrations/hooks/webhook.js';
 import type { MetricsProvider } from '../integrations/metrics/provider.js';
-import type { Notifier } from '../integrations/notify/notifier.js';
-import { severityAllows } from '../integrations/notify/notifier.js';
+import {
+  severityAllows,
+  type Notifier,
+  type ReleaseNotification,
+  type ThreadRef,
+} from '../integrations/notify/notifier.js';
+import { resolveMetricQuery } from '../integrations/metrics/provider.js';
+import type { ReleaseStatus } from '../domain/status.js';
 import type { RouteWeights, RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
 
 export interface ReleaseDeps {
@@ -26,6 +32,27 @@ export interface ReleaseDeps {
   /** Notifiers for a release's alerts (Slack, …); empty when none are configured. */
   notifiers: (ctx: ReleaseContext) => Array<{ notifier: Notifier; severity: 'info' | 'warn' | 'error' }>;
   webUiLink: (workflowId: string) => string;
+  /** Link to the target's dashboard (FLEDGE_GRAFANA_URL), if configured. */
+  dashboardLink?: (target: { namespace: string; name: string }) => string;
+}
+
+/** What the workflow sends with a `notify` effect: the notification plus what a receiver needs to render it. */
+export interface NotifyRequest {
+  severity: 'info' | 'warn' | 'error';
+  kind: NotifyKind;
+  message: string;
+  at: number;
+  status: ReleaseStatus;
+  previousImages: Record<string, string>;
+  initiator?: string;
+  /** Per notifier key: the thread this release lives in (from earlier notifications). */
+  threads: Record<string, ThreadRef>;
+  failingMetric?: { name: string; value: number | null; threshold: string; plan: MetricPlan };
+}
+
+export interface NotifyOutcome {
+  delivered: string[];
+  threads: Record<string, ThreadRef>;
 }
 
 export const failureTypes = {
@@ -110,9 +137,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   return {
     /** Primary Deployment (+HPA), Services and routes at 100% primary; succeeds once the primary is ready. */
     initializeRelease: guarded(
-      async (ctx: ReleaseContext, primaryReadyThreshold: number): Promise<{ primaryCreated: boolean }> => {
+      async (
+        ctx: ReleaseContext,
+        primaryReadyThreshold: number,
+      ): Promise<{ primaryCreated: boolean; primaryImages: Record<string, string> }> => {
         const t = ctx.target;
-        const { created } = await deps.workloads.ensurePrimary(t);
+        const { created, primaryImages } = await deps.workloads.ensurePrimary(t);
         if (ctx.autoscalerRef)
           await deps.workloads.ensurePrimaryHpa(
             t,
@@ -131,7 +161,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         if (!r.ready)
           throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');
         await router(ctx).reconcile(routerTarget(ctx));
-        return { primaryCreated: created };
+        return { primaryCreated: created, primaryImages };
       },
     ),
 
@@ -201,23 +231,52 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return { hooks: hookResults, metrics: metricResults };
     },
 
-    /** Best-effort: a Slack or webhook-receiver outage never fails a release. Returns what was delivered. */
-    notify: async (
-      ctx: ReleaseContext,
-      n: { severity: 'info' | 'warn' | 'error'; kind: NotifyKind; message: string },
-    ): Promise<string[]> => {
+    /**
+     * Best-effort: a Slack or webhook-receiver outage never fails a release. Each notifier gets the release's
+     * status snapshot and its thread (if it has one); returns what was delivered and the threads to keep.
+     */
+    notify: async (ctx: ReleaseContext, n: NotifyRequest): Promise<NotifyOutcome> => {
       const delivered: string[] = [];
+      const threads: Record<string, ThreadRef> = {};
+      const failing = n.failingMetric;
+      let failingMetric: ReleaseNotification['failingMetric'];
+      if (failing) {
+        const q = resolveMetricQuery(
+          failing.plan,
+          { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
+          ctx.templates,
+        );
+        failingMetric = {
+          name: failing.name,
+          value: failing.value,
+          threshold: failing.threshold,
+          ...(q.ok ? { query: q.query } : {}),
+        };
+      }
+      const notification: ReleaseNotification = {
+        severity: n.severity,
+        kind: n.kind,
+        message: n.message,
+        at: n.at,
+        release: {
+          workflowId: ctx.workflowId,
+          target: ctx.target,
+          previousImages: n.previousImages,
+          newImages: ctx.newImages,
+          ...(n.initiator ? { initiator: n.initiator } : {}),
+          startedAt: n.status.startedAt,
+          link: deps.webUiLink(ctx.workflowId),
+          ...(deps.dashboardLink ? { dashboardLink: deps.dashboardLink(ctx.target) } : {}),
+        },
+        status: n.status,
+        ...(failingMetric ? { failingMetric } : {}),
+      };
       for (const { notifier, severity } of deps.notifiers(ctx)) {
         if (!severityAllows(severity, n.severity)) continue;
-        const r = await notifier.notify({
-          severity: n.severity,
-          kind: n.kind,
-          target: ctx.target,
-          message: n.message,
-          fields: [{ title: 'Image', value: Object.values(ctx.newImages).join(', ') }],
-          link: deps.webUiLink(ctx.workflowId),
-        });
+        const r = await notifier.notify(notification, n.threads[notifier.key]);
+        if (r.thread) threads[notifier.key] = r.thread;
         if (r.delivered) delivered.push(notifier.name);
+        else log.warn('notification not delivered', { notifier: notifier.name, error: r.error });
       }
       // Flagger's `event` hooks: the payload's metadata gains eventMessage, eventType and timestamp (unix ms).
       for (const h of ctx.eventHooks) {
@@ -240,7 +299,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         });
         if (r.ok) delivered.push(`event:${h.name}`);
       }
-      return delivered;
+      return { delivered, threads };
     },
 
     /** Best-effort Kubernetes Event on the target Deployment. */

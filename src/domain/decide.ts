@@ -472,6 +472,7 @@ function onHooks(c: Ctx, hookType: RunnableHookType, results: readonly HookResul
     case 'pre-rollout': {
       const failed = summaries.find((h) => !h.ok);
       if (failed === undefined) return preRolloutPassed(c, summaries);
+      alertHookFailures(c, hookType, summaries);
       const check = hookFailingCheck(failed);
       c.s.lastAnalysis = {
         at: c.now,
@@ -506,6 +507,7 @@ function onHooks(c: Ctx, hookType: RunnableHookType, results: readonly HookResul
       );
     }
     case 'post-rollout': {
+      alertHookFailures(c, hookType, summaries);
       for (const hook of summaries.filter((h) => !h.ok)) {
         recordEvent(
           c,
@@ -532,7 +534,23 @@ function onAnalysis(c: Ctx, hooks: readonly HookResult[], metrics: readonly Metr
     metrics: evaluation.metrics,
   };
   if (verdict.kind !== 'pass') c.s.lastAnalysis.failingCheck = verdict.check;
+  alertHookFailures(c, 'rollout', evaluation.hooks);
   return applyVerdict(c, verdict);
+}
+
+/** Flagger alerts on every failed rollout/pre-/post-rollout webhook unless the webhook sets `muteAlert`. */
+function alertHookFailures(
+  c: Ctx,
+  hookType: RunnableHookType | 'rollout',
+  summaries: readonly HookSummary[],
+): void {
+  for (const h of summaries) {
+    if (h.ok) continue;
+    const hook = hooksOfType(c.plan, hookType).find((p) => p.name === h.name);
+    if (hook === undefined || hook.muteAlert) continue;
+    const detail = `${h.status !== undefined ? `HTTP ${h.status}: ` : ''}${h.message}`;
+    notify(c, 'warn', 'webhook-failed', `${label(c)}: ${hookType} webhook ${h.name} failed: ${detail}`);
+  }
 }
 
 function applyVerdict(c: Ctx, verdict: AnalysisVerdict): Next {

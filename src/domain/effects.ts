@@ -19,6 +19,7 @@ export type NotifyKind =
   | 'manual-rollback'
   | 'aborted'
   | 'infrastructure-error'
+  | 'webhook-failed'
   | 'promotion-failed'
   | 'superseded'
   | 'cancelled';

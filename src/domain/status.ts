@@ -2,7 +2,15 @@
 import type { ReleasePlan, ThresholdRange } from './plan.js';
 import type { Outcome, ReasonCode } from './result.js';
 import { formatNumber, formatRange } from './result.js';
-import type { GateName, HookSummary, MetricVerdictKind, PauseInfo, Phase, ReleaseState } from './state.js';
+import type {
+  GateName,
+  HookSummary,
+  MetricVerdictKind,
+  OperatorLogEntry,
+  PauseInfo,
+  Phase,
+  ReleaseState,
+} from './state.js';
 import { normaliseWeights } from './weights.js';
 
 export interface StatusMetric {
@@ -47,6 +55,10 @@ export interface ReleaseStatus {
   } | null;
   outcome: Outcome | null;
   reason: { code: ReasonCode; message: string } | null;
+  /** When the release started (workflow time, unix ms). */
+  startedAt: number;
+  /** Who did what: operator actions, accepted and rejected (most recent last). */
+  operatorLog: OperatorLogEntry[];
   /** One line for logs, search-attribute summaries and `fledge list`. */
   summary: string;
 }
@@ -150,6 +162,8 @@ export function describeStatus(plan: ReleasePlan, state: ReleaseState): ReleaseS
     lastAnalysis,
     outcome: result?.outcome ?? null,
     reason: result !== null ? { ...result.reason } : null,
+    startedAt: state.startedAt,
+    operatorLog: state.operatorLog.map((e) => ({ ...e })),
     summary,
   };
 }

@@ -19,7 +19,13 @@ export interface ReleaseInput {
   /** Who started the release (CI job, user). */
   initiator: string;
   /** Set by continue-as-new only. */
-  carried?: { state: ReleaseState };
+  carried?: {
+    state: ReleaseState;
+    /** The primary's images before this release (for notifications). */
+    previousImages?: Record<string, string>;
+    /** Notifier key → the conversation this release lives in (Slack thread). */
+    threads?: Record<string, { channel: string; ts: string }>;
+  };
 }
 
 export type Prepared =

@@ -8,6 +8,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -19,7 +20,8 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { ReleaseActivities } from '../activities/release.js';
+import type { NotifyRequest, ReleaseActivities } from '../activities/release.js';
+import { formatRange } from '../domain/result.js';
 import { continueFrom, decide, hooksForNext, type Transition } from '../domain/decide.js';
 import type { Effect, Next } from '../domain/effects.js';
 import { hooksOfType } from '../domain/evaluate.js';
@@ -114,6 +116,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const { plan, ctx } = prepared;
   const inbox: Inbox = [];
   let state: ReleaseState = input.carried?.state ?? initialState(plan, workflowNow());
+  let previousImages: Record<string, string> = input.carried?.previousImages ?? {};
+  const threads: Record<string, { channel: string; ts: string }> = { ...input.carried?.threads };
   let processed = 0; // operator events delivered so far (updates wait for their own)
   let enqueued = 0;
 
@@ -193,6 +197,32 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     setCurrentDetails(statusMarkdown(st));
   };
 
+  const notifyRequest = (e: Extract<Effect, { type: 'notify' }>): NotifyRequest => {
+    const st = status();
+    const failing = st.lastAnalysis?.metrics.find((m) => !m.ok);
+    const failingPlan = failing ? plan.metrics.find((m) => m.name === failing.name) : undefined;
+    return {
+      severity: e.severity,
+      kind: e.kind,
+      message: e.message,
+      at: workflowNow(),
+      status: st,
+      previousImages,
+      ...(input.initiator ? { initiator: input.initiator } : {}),
+      threads,
+      ...(failing && failingPlan
+        ? {
+            failingMetric: {
+              name: failing.name,
+              value: failing.value,
+              threshold: formatRange(failing.thresholdRange),
+              plan: failingPlan,
+            },
+          }
+        : {}),
+    };
+  };
+
   // ── the interpreter ─────────────────────────────────────────────────────────────────────────────────────
   const apply = (t: Transition): Transition => {
     state = t.state;
@@ -233,11 +263,22 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
               [ctx, e.to],
             );
             break;
-          case 'notify':
-            await local.notify
-              .executeWithOptions({ ...bestEffort, summary: `notify ${e.severity}: ${e.kind}` }, [ctx, e])
-              .catch((err: unknown) => log.warn('notify failed', { err: String(err) }));
+          case 'notify': {
+            // Webhook-failure alerts came with a later version: histories from before it never had them.
+            if (e.kind === 'webhook-failed' && !patched('notify-webhook-failures')) break;
+            const r = await local.notify
+              .executeWithOptions({ ...bestEffort, summary: `notify ${e.severity}: ${e.kind}` }, [
+                ctx,
+                notifyRequest(e),
+              ])
+              .catch((err: unknown) => {
+                log.warn('notify failed', { err: String(err) });
+                return undefined;
+              });
+            // Histories recorded before threads returned a bare list of delivered notifiers.
+            if (r && !Array.isArray(r) && r.threads) Object.assign(threads, r.threads);
             break;
+          }
           case 'recordEvent':
             await local.recordEvent
               .executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e])
@@ -261,8 +302,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const perform = async (next: Next): Promise<ReleaseEvent | undefined> => {
     try {
       switch (next.type) {
-        case 'initialize':
-          await acts.initializeRelease.executeWithOptions(
+        case 'initialize': {
+          const init = await acts.initializeRelease.executeWithOptions(
             {
               startToCloseTimeout: '30 seconds',
               scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
@@ -271,7 +312,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
             },
             [ctx, plan.primaryReadyThreshold],
           );
+          // Absent in histories recorded before the images were returned.
+          if (init.primaryImages) previousImages = init.primaryImages;
           return { type: 'initialized', now: workflowNow() };
+        }
         case 'checkReadiness': {
           const r = await local.checkReadiness.executeWithOptions(
             { ...quickRead, summary: `readiness of ${next.workload}` },
@@ -362,7 +406,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       if (!event) {
         if (t.next.type === 'wait' && workflowInfo().continueAsNewSuggested) {
           await condition(allHandlersFinished);
-          await continueAsNew<typeof releaseWorkflow>({ ...input, carried: { state } });
+          await continueAsNew<typeof releaseWorkflow>({
+            ...input,
+            carried: { state, previousImages, threads },
+          });
         }
         event = await perform(t.next);
         if (!event) {

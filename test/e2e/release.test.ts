@@ -13,6 +13,7 @@ import {
   virtualServiceWeights,
   type E2E,
 } from './support.js';
+import { stack } from '../support/stack.js';
 
 let e: E2E;
 beforeAll(async () => {
@@ -82,6 +83,45 @@ describe('release end to end', () => {
       expect(await deploymentState(e.kube, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
       await recordHistory(e.client, id, 'release-rolled-back');
     } finally {
+      await ns.cleanup();
+    }
+  });
+
+  it('announces the release in one Slack thread: live parent with the failing metric and its query, a reply per event', async () => {
+    const ns = await targetNamespace(e, 'e2e-slack', v1);
+    const channel = `C-${ns.name}`;
+    const cmdb = `/cmdb-${ns.name}`;
+    await e.hooks.program({ path: cmdb, status: 500, body: 'cmdb unavailable' });
+    const yaml =
+      canaryYaml(ns.name, {
+        extraAnalysis:
+          '    alerts:\n      - name: releases\n        severity: info\n        providerRef:\n          name: slack\n',
+        webhooks: `      - name: notify-cmdb\n        type: post-rollout\n        url: ${stack().urls.webhook}${cmdb}\n        timeout: 2s\n`,
+      }) +
+      `---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: slack\n  namespace: ${ns.name}\nspec:\n  type: slack\n  channel: ${channel}\n`;
+    try {
+      const { id, result } = await release(ns.name, 'ghcr.io/stefanprodan/podinfo:6.5.1-bad', yaml);
+      expect(result.outcome).toBe('RolledBack');
+      const msgs = await e.slack.messages(channel);
+      expect(msgs).toHaveLength(1); // one parent for the whole release
+      const parent = msgs[0];
+      expect(parent?.updates.length).toBeGreaterThanOrEqual(2);
+      const final = JSON.stringify(parent?.blocks);
+      expect(final).toContain(`podinfo.${ns.name}: canary release rolled back`);
+      expect(final).toContain('podinfo:6.5.0 → …:6.5.1-bad');
+      expect(final).toMatch(/Failing check:\* request-success-rate [\d.]+ \(min 99\)/);
+      expect(final).toContain('istio_requests_total');
+      expect(final).toContain(`var-namespace=${ns.name}&var-target=podinfo|Grafana>`);
+      expect(JSON.stringify(parent?.extra.metadata)).toContain(id);
+      const replies = (parent?.replies ?? []).map((r) => r.text ?? '');
+      expect(replies[0]).toMatch(/New revision detected, progressing canary analysis/);
+      expect(replies.some((r) => /rolled back: Failed checks threshold reached 2/.test(r))).toBe(true);
+      expect(
+        replies.some((r) => /post-rollout webhook notify-cmdb failed: HTTP 500: cmdb unavailable/.test(r)),
+      ).toBe(true);
+      await recordHistory(e.client, id, 'release-slack-thread');
+    } finally {
+      await e.hooks.reset(cmdb);
       await ns.cleanup();
     }
   });

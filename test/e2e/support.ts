@@ -23,6 +23,11 @@ export interface E2E {
 
 export async function startE2E(prefix: string): Promise<E2E> {
   const taskQueue = `e2e-${prefix}-${Date.now().toString(36)}`;
+  // Slack AlertProviders in e2e specs post to the stack's fake Slack (specs without alerts notify nobody).
+  process.env.FLEDGE_SLACK_TOKEN ??= 'xoxb-fledge-e2e';
+  process.env.FLEDGE_SLACK_API_URL ??= `${stack().urls.fakeSlack}/api/`;
+  process.env.FLEDGE_GRAFANA_URL ??=
+    'https://grafana.example.com/d/fledge?var-namespace={namespace}&var-target={name}';
   const cfg = { ...loadFledgeConfig({ ...process.env, FLEDGE_TASK_QUEUE: taskQueue }) };
   const { worker, connection } = await createFledgeWorker(cfg);
   const running = worker.run();

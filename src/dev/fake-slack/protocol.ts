@@ -66,6 +66,8 @@ export const failSpecSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   /** How many matching calls fail. */
   times: z.number().int().positive(),
+  /** 5xx only: perform the call first, then answer with the error (an ambiguous failure, as after a timeout). */
+  afterCommit: z.boolean().optional(),
 });
 export type FailSpec = z.infer<typeof failSpecSchema>;
 

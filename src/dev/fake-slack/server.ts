@@ -6,6 +6,7 @@
 //   POST /api/chat.postMessage  channel + one of text/blocks/attachments [+ thread_ts] → {ok, channel, ts, message}
 //   POST /api/chat.update       channel + ts (+ text/blocks/attachments)               → {ok, channel, ts, text, message}
 //   POST /api/auth.test         → {ok, url, team, user, team_id, user_id, bot_id}
+//   POST /api/conversations.history  channel [+ limit, include_all_metadata] → {ok, messages (newest first)}
 //   Slack errors answer HTTP 200 {ok:false, error}: not_authed (no token), invalid_auth (token not allowed),
 //   channel_not_found (no channel), no_text, invalid_blocks_format / invalid_blocks, invalid_attachments,
 //   thread_not_found (unknown thread_ts; stricter than Slack), message_not_found, unknown_method,
@@ -13,8 +14,9 @@
 //   GET /_messages[?channel=]   top-level messages with update history and thread replies
 //   DELETE /_messages           forget messages and attempts
 //   GET /_attempts[?method=]    every API call (failed ones too)   DELETE /_attempts
-//   PUT /_fail {method?, status: 429|5xx, retryAfterSeconds?, times}  the next N matching calls fail with
-//                               that status (429 with Retry-After, default 1 s) and create nothing
+//   PUT /_fail {method?, status: 429|5xx, retryAfterSeconds?, times, afterCommit?}  the next N matching calls
+//                               fail with that status (429 with Retry-After, default 1 s) and create nothing;
+//                               with afterCommit (5xx) the call takes effect first (an ambiguous failure)
 //   GET /_fail   DELETE /_fail   POST /_reset (messages, attempts, failures)   GET /healthz
 // Channels are echoed as given (real Slack answers with the channel ID even for "#name").
 import { randomUUID } from 'node:crypto';
@@ -194,6 +196,40 @@ function slackMessage(m: FakeSlackMessage): Record<string, unknown> {
   };
 }
 
+function parseJsonOr(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/** chat.postMessage's `metadata` ({event_type, event_payload}) as stored, if it was given. */
+function messageMetadata(m: FakeSlackMessage): unknown {
+  const meta = m.extra.metadata;
+  return typeof meta === 'object' && meta !== null ? meta : undefined;
+}
+
+function history(state: FakeSlackState, p: Params): ApiReply {
+  const channel = str(p.channel);
+  if (!channel) throw new SlackError('channel_not_found');
+  const limit = Math.min(1000, Math.max(1, Number(str(p.limit) ?? 100) || 100));
+  const withMetadata = p.include_all_metadata === true || str(p.include_all_metadata) === 'true';
+  const messages = state
+    .messages(channel)
+    .reverse()
+    .slice(0, limit)
+    .map((m) => {
+      const meta = withMetadata ? messageMetadata(m) : undefined;
+      return {
+        ...slackMessage(m),
+        ...(m.replies.length > 0 ? { reply_count: m.replies.length } : {}),
+        ...(meta !== undefined ? { metadata: meta } : {}),
+      };
+    });
+  return { status: 200, body: { ok: true, messages, has_more: false } };
+}
+
 const redact = (p: Params): Params => {
   const { token: _token, ...rest } = p;
   return rest;
@@ -280,7 +316,11 @@ function postMessage(state: FakeSlackState, p: Params): ApiReply {
     threadTs = parent.threadTs ?? parent.ts;
   }
   const extra: Params = {};
-  for (const [k, v] of Object.entries(p)) if (!contentKeys.has(k)) extra[k] = v;
+  for (const [k, v] of Object.entries(p)) {
+    if (contentKeys.has(k)) continue;
+    // Form-encoded calls send `metadata` as a JSON string; keep it structured, as Slack does.
+    extra[k] = k === 'metadata' && typeof v === 'string' ? parseJsonOr(v) : v;
+  }
   const m: FakeSlackMessage = {
     channel,
     ts: state.nextTs(),
@@ -352,6 +392,24 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
     try {
       params = parseParams(req, url, raw);
       const failure = state.takeFailure(method);
+      if (failure?.afterCommit && failure.status !== 429) {
+        // The call takes effect, then the answer is lost: the caller cannot tell it succeeded.
+        const token = tokenOf(req, params);
+        if (token && (!allowed || allowed.has(token))) {
+          try {
+            if (method === 'chat.postMessage') postMessage(state, params);
+            else if (method === 'chat.update') update(state, params);
+          } catch (e) {
+            if (!(e instanceof SlackError)) throw e;
+          }
+        }
+        return {
+          status: failure.status,
+          body: `fake-slack: injected HTTP ${failure.status} after the call took effect`,
+          params,
+          injected: true,
+        };
+      }
       if (failure) {
         if (failure.status === 429) {
           return {
@@ -377,6 +435,8 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
           return { ...postMessage(state, params), params, injected: false };
         case 'chat.update':
           return { ...update(state, params), params, injected: false };
+        case 'conversations.history':
+          return { ...history(state, params), params, injected: false };
         case 'auth.test':
           return {
             status: 200,

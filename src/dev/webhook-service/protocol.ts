@@ -50,7 +50,7 @@ export interface RecordedCall {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** content-type, user-agent, authorization and every x-* header. */
+  /** content-type, user-agent, authorization, idempotency-key and every x-* header. */
   headers: Record<string, string>;
   /** The body parsed as JSON; null when empty or not JSON (then `rawBody` has the text). */
   body: unknown;

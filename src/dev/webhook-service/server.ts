@@ -60,7 +60,7 @@ class HttpError extends Error {
   }
 }
 
-const recordedHeaders = new Set(['content-type', 'user-agent', 'authorization']);
+const recordedHeaders = new Set(['content-type', 'user-agent', 'authorization', 'idempotency-key']);
 
 function pickHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};

@@ -353,29 +353,46 @@ export const metricTemplateSchema = z.strictObject({
   status: statusIgnored,
 });
 
-/** Alert provider types Flagger has and Fledge has not (yet). */
-const flaggerOnlyAlertProviders = ['msteams', 'discord', 'rocket', 'gchat'];
+/** Alert provider types Flagger has and Fledge has not (yet). `webhook` is Fledge's own (generic JSON). */
+const flaggerOnlyAlertProviders = ['discord', 'rocket', 'gchat'];
+const alertProviderTypes = ['slack', 'msteams', 'webhook'];
 
 export const alertProviderSchema = z.strictObject({
   apiVersion: z.literal(flaggerApiVersion),
   kind: z.literal('AlertProvider'),
   metadata: objectMeta(),
-  spec: z.strictObject({
-    type: z.string().superRefine((type, ctx) => {
-      if (type === 'slack') return;
-      ctx.addIssue({
-        code: 'custom',
-        message: flaggerOnlyAlertProviders.includes(type)
-          ? `alert provider \`${type}\` is ${notSupportedYet} (supported: slack)`
-          : `unknown alert provider \`${type}\` (supported: slack)`,
-      });
+  spec: z
+    .strictObject({
+      type: z.string().superRefine((type, ctx) => {
+        if (alertProviderTypes.includes(type)) return;
+        ctx.addIssue({
+          code: 'custom',
+          message: flaggerOnlyAlertProviders.includes(type)
+            ? `alert provider \`${type}\` is ${notSupportedYet} (supported: ${alertProviderTypes.join(', ')})`
+            : `unknown alert provider \`${type}\` (supported: ${alertProviderTypes.join(', ')})`,
+        });
+      }),
+      channel: z.string().min(1).optional(),
+      username: z.string().min(1).optional(),
+      address: httpUrl.optional(),
+      proxy: notYet(),
+      secretRef: z.strictObject({ name: objectName }).optional(),
+    })
+    .superRefine((spec, ctx) => {
+      if ((spec.type === 'msteams' || spec.type === 'webhook') && spec.address === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['address'],
+          message: `address (the ${spec.type === 'msteams' ? 'Teams incoming webhook' : 'receiver'} URL) is required for type ${spec.type}`,
+        });
+      if (spec.type === 'slack' && spec.channel === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['channel'],
+          message:
+            "channel is required for type slack (Fledge posts with the worker's bot token, use the channel ID)",
+        });
     }),
-    channel: z.string().min(1).optional(),
-    username: z.string().min(1).optional(),
-    address: httpUrl.optional(),
-    proxy: notYet(),
-    secretRef: z.strictObject({ name: objectName }).optional(),
-  }),
   status: statusIgnored,
 });
 

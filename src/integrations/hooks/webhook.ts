@@ -16,7 +16,8 @@ export interface WebhookCall {
   timeoutMs: number;
   /** Retries after the first attempt, on transport errors and 5xx/429 (as go-retryablehttp). */
   retries: number;
-  payload: WebhookPayload;
+  /** Flagger's WebhookPayload for hooks; notifiers (MS Teams, JSON webhook) send their own JSON. */
+  payload: WebhookPayload | Record<string, unknown>;
   headers?: Record<string, string>;
 }
 

@@ -29,6 +29,44 @@ export interface MetricsProvider {
   evaluate(metric: MetricPlan, ctx: MetricContext, templates: MetricTemplateDef[]): Promise<MetricOutcome>;
 }
 
+/** The PromQL a metric check runs (template resolved and rendered) and where; an error says why not. */
+export function resolveMetricQuery(
+  metric: MetricPlan,
+  ctx: MetricContext,
+  templates: MetricTemplateDef[],
+):
+  | { ok: true; query: string; address?: string; headers?: Record<string, string> }
+  | { ok: false; error: string } {
+  let template: string;
+  let address: string | undefined;
+  let headers: Record<string, string> | undefined;
+  if (metric.source.kind === 'builtin') template = builtinQueries.istio[metric.source.builtin];
+  else if (metric.source.kind === 'inline') template = metric.source.query;
+  else {
+    const src = metric.source;
+    const def = templates.find((t) => t.name === src.templateName && t.namespace === src.templateNamespace);
+    if (!def)
+      return { ok: false, error: `MetricTemplate ${src.templateNamespace}/${src.templateName} not found` };
+    template = def.query;
+    address = def.provider.address;
+    headers = def.provider.headers;
+  }
+  const rendered = renderQuery(template, {
+    namespace: ctx.namespace,
+    target: ctx.target,
+    service: ctx.service,
+    interval: metric.interval,
+    variables: metric.templateVariables,
+  });
+  if (!rendered.ok) return { ok: false, error: `query template: ${rendered.error}` };
+  return {
+    ok: true,
+    query: rendered.query,
+    ...(address ? { address } : {}),
+    ...(headers ? { headers } : {}),
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function createPrometheusProvider(
@@ -47,41 +85,11 @@ export function createPrometheusProvider(
   };
   return {
     async evaluate(metric, ctx, templates) {
-      let template: string;
-      let url = defaultUrl;
-      let headers: Record<string, string> | undefined;
-      if (metric.source.kind === 'builtin') template = builtinQueries.istio[metric.source.builtin];
-      else if (metric.source.kind === 'inline') template = metric.source.query;
-      else {
-        const src = metric.source;
-        const def = templates.find(
-          (t) => t.name === src.templateName && t.namespace === src.templateNamespace,
-        );
-        if (!def)
-          return {
-            name: metric.name,
-            value: null,
-            error: 'infrastructure',
-            message: `MetricTemplate ${src.templateNamespace}/${src.templateName} not found`,
-          };
-        template = def.query;
-        if (def.provider.address) url = def.provider.address;
-        headers = def.provider.headers;
-      }
-      const rendered = renderQuery(template, {
-        namespace: ctx.namespace,
-        target: ctx.target,
-        service: ctx.service,
-        interval: metric.interval,
-        variables: metric.templateVariables,
-      });
-      if (!rendered.ok)
-        return {
-          name: metric.name,
-          value: null,
-          error: 'infrastructure',
-          message: `query template: ${rendered.error}`,
-        };
+      const r = resolveMetricQuery(metric, ctx, templates);
+      if (!r.ok) return { name: metric.name, value: null, error: 'infrastructure', message: r.error };
+      const rendered = r;
+      const url = r.address ?? defaultUrl;
+      const headers = r.headers;
       const retries = opts.retries ?? 2;
       for (let attempt = 0; ; attempt++) {
         try {

@@ -1,69 +1,217 @@
-// Slack notifier over @slack/web-api (chat.postMessage, threads). Rich Block Kit layouts come with the
-// operators work; this sends a compact message with fields and the Web UI link.
-import { WebClient, type KnownBlock } from '@slack/web-api';
-import type { Notifier, NotifyResult, ReleaseNotification } from './notifier.js';
+// Slack notifier over @slack/web-api: ONE thread per release. The parent message is the release's live summary
+// (Block Kit, rewritten with chat.update on every notification); each notification is a reply in the thread.
+//
+// No duplicate parents: the parent carries Slack message metadata {event_type: fledge_release, workflow_id}.
+// Before posting a parent, and again after an ambiguous failure (5xx, timeout: Slack may have posted it), the
+// notifier looks for that metadata in the channel's recent history and adopts the message it finds. 429s are
+// retried after Retry-After (nothing was posted). Scopes: chat:write, channels:history (groups:history for
+// private channels; without it the lookup is skipped and a crash between post and record may duplicate).
+import { WebClient, ErrorCode, type KnownBlock } from '@slack/web-api';
+import {
+  failingMetricText,
+  headline,
+  pendingGateText,
+  releaseFacts,
+  severityEmoji,
+  type Fact,
+} from './format.js';
+import type { Notifier, NotifyResult, ReleaseNotification, ThreadRef } from './notifier.js';
 
 export interface SlackOptions {
   token: string;
   channel: string;
   /** Base URL of the Slack API (tests: the fake Slack). Default https://slack.com/api/. */
   apiUrl?: string;
-  /** Retries of one call (rate limits, 5xx). Keep small: notifications must not hold a release up. */
+  /** Retries of one call after a rate limit or an ambiguous failure. Small: a notification never holds a release up. */
   retries?: number;
+  /** Wait before retrying a failed call (ms, doubled per attempt). Default 500. */
+  backoffMs?: number;
+  /** How many recent channel messages are searched for an existing parent. Default 100. */
+  lookback?: number;
 }
 
-const icon: Record<ReleaseNotification['severity'], string> = {
-  info: ':large_blue_circle:',
-  warn: ':warning:',
-  error: ':red_circle:',
-};
+const eventType = 'fledge_release';
 
-export function slackBlocks(n: ReleaseNotification): KnownBlock[] {
+const mrkdwn = (text: string): { type: 'mrkdwn'; text: string } => ({ type: 'mrkdwn', text });
+const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The parent message: the release's current state. */
+export function slackParentBlocks(n: ReleaseNotification): KnownBlock[] {
   const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: headline(n).slice(0, 150), emoji: true } },
     {
       type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `${icon[n.severity]} *${n.target.name}.${n.target.namespace}* — ${n.message}`,
-      },
+      fields: releaseFacts(n)
+        .slice(0, 10)
+        .map((f: Fact) => mrkdwn(`*${f.title}*\n${escape(f.value)}`)),
     },
   ];
-  if (n.fields && n.fields.length > 0) {
+  const s = n.status;
+  if (s.outcome !== null && s.reason) {
+    blocks.push({ type: 'section', text: mrkdwn(`*${s.outcome}*: ${escape(s.reason.message)}`) });
+  } else {
+    const gate = pendingGateText(n);
     blocks.push({
       type: 'section',
-      fields: n.fields.slice(0, 10).map((f) => ({ type: 'mrkdwn', text: `*${f.title}*\n${f.value}` })),
+      text: mrkdwn(gate ? `*Waiting:* ${escape(gate)}` : `*Waiting for:* ${escape(s.waitingFor)}`),
     });
   }
-  if (n.link)
+  const failing = failingMetricText(n);
+  if (failing) {
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(
+        `*Failing check:* ${escape(failing.line)}` +
+          (failing.query ? `\n\`\`\`${failing.query.slice(0, 2500)}\`\`\`` : ''),
+      ),
+    });
+  } else if (s.lastAnalysis && s.lastAnalysis.metrics.length > 0) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `<${n.link}|Open in Temporal Web UI>` }],
+      elements: [mrkdwn(escape(s.lastAnalysis.metrics.map((m) => m.text).join('  ·  ')).slice(0, 2900))],
     });
+  }
+  blocks.push({ type: 'context', elements: [mrkdwn(links(n))] });
   return blocks;
 }
 
+/** A thread reply: this notification. */
+export function slackReplyBlocks(n: ReleaseNotification): KnownBlock[] {
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: mrkdwn(`${severityEmoji[n.severity]} ${escape(n.message)}`) },
+  ];
+  const failing = failingMetricText(n);
+  const showsFailure = ['threshold-reached', 'manual-rollback', 'progress-deadline', 'infrastructure-error'];
+  if (failing && showsFailure.includes(n.kind)) {
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(`${escape(failing.line)}${failing.query ? ` — \`${failing.query.slice(0, 1500)}\`` : ''}`),
+      ],
+    });
+  }
+  return blocks;
+}
+
+function links(n: ReleaseNotification): string {
+  const l = [`<${n.release.link}|Temporal Web UI>`];
+  if (n.release.dashboardLink) l.push(`<${n.release.dashboardLink}|Grafana>`);
+  return `${l.join('  ·  ')}  ·  \`${n.release.workflowId}\``;
+}
+
+const fallbackText = (n: ReleaseNotification): string => `${headline(n)} — ${n.message}`.slice(0, 3000);
+
+type CallError = { code?: string; retryAfter?: number; statusCode?: number };
+
+/** 429 (nothing happened) → retry after Retry-After; 5xx / network (maybe happened) → 'ambiguous'. */
+function classify(e: unknown): 'rate-limited' | 'ambiguous' | 'final' {
+  const err = e as CallError;
+  if (err.code === ErrorCode.RateLimitedError) return 'rate-limited';
+  if (err.code === ErrorCode.RequestError) return 'ambiguous';
+  if (err.code === ErrorCode.HTTPError) return (err.statusCode ?? 500) >= 500 ? 'ambiguous' : 'final';
+  return 'final';
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export function createSlackNotifier(opts: SlackOptions): Notifier {
+  // Retries are ours (below): the client must not blindly repeat a post that may have succeeded.
   const client = new WebClient(opts.token, {
     ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-    retryConfig: { retries: opts.retries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 5000 },
-    rejectRateLimitedCalls: false,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
   });
-  return {
-    name: 'slack',
-    async notify(n, o = {}): Promise<NotifyResult> {
+  const retries = opts.retries ?? 3;
+  const backoff = opts.backoffMs ?? 500;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  /** Runs `call`; retries rate limits; after an ambiguous failure asks `recover` whether it took effect. */
+  async function withRetries<T>(call: () => Promise<T>, recover?: () => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
       try {
+        return await call();
+      } catch (e) {
+        const kind = classify(e);
+        if (kind === 'final' || attempt >= retries) throw e;
+        if (kind === 'rate-limited') {
+          await sleep(Math.max(0.1, (e as CallError).retryAfter ?? 1) * 1000);
+          continue;
+        }
+        await sleep(backoff * 2 ** attempt);
+        const found = recover ? await recover().catch(() => undefined) : undefined;
+        if (found !== undefined) return found;
+      }
+    }
+  }
+
+  /** The parent of this release's thread, if it was posted before (found by its metadata). */
+  async function findParent(workflowId: string): Promise<ThreadRef | undefined> {
+    const res = await client.conversations.history({
+      channel: opts.channel,
+      limit: opts.lookback ?? 100,
+      include_all_metadata: true,
+    });
+    const hit = (res.messages ?? []).find(
+      (m) =>
+        m.metadata?.event_type === eventType &&
+        (m.metadata.event_payload as Record<string, unknown> | undefined)?.workflow_id === workflowId,
+    );
+    return hit?.ts ? { channel: opts.channel, ts: hit.ts } : undefined;
+  }
+
+  async function postParent(n: ReleaseNotification): Promise<ThreadRef> {
+    const existing = await findParent(n.release.workflowId).catch(() => undefined);
+    if (existing) return existing;
+    return withRetries(
+      async () => {
         const res = await client.chat.postMessage({
           channel: opts.channel,
-          text: `${n.target.name}.${n.target.namespace}: ${n.message}`,
-          blocks: slackBlocks(n),
-          ...(o.threadTs ? { thread_ts: o.threadTs } : {}),
+          text: fallbackText(n),
+          blocks: slackParentBlocks(n),
+          metadata: { event_type: eventType, event_payload: { workflow_id: n.release.workflowId } },
+          unfurl_links: false,
         });
-        return {
-          delivered: true,
-          ...(res.channel && res.ts ? { ref: { channel: res.channel, ts: res.ts } } : {}),
-        };
+        if (!res.channel || !res.ts) throw new Error('chat.postMessage answered without channel/ts');
+        return { channel: res.channel, ts: res.ts };
+      },
+      () => findParent(n.release.workflowId),
+    );
+  }
+
+  return {
+    name: 'slack',
+    key: `slack:${opts.channel}`,
+    async notify(n, thread): Promise<NotifyResult> {
+      let parent = thread;
+      try {
+        if (!parent) {
+          parent = await postParent(n);
+        } else {
+          const ref = parent;
+          // chat.update is idempotent: an ambiguous failure is simply retried.
+          await withRetries(() =>
+            client.chat.update({
+              channel: ref.channel,
+              ts: ref.ts,
+              text: fallbackText(n),
+              blocks: slackParentBlocks(n),
+            }),
+          );
+        }
+        const ref = parent;
+        await withRetries(() =>
+          client.chat.postMessage({
+            channel: ref.channel,
+            thread_ts: ref.ts,
+            text: n.message.slice(0, 3000),
+            blocks: slackReplyBlocks(n),
+            unfurl_links: false,
+          }),
+        );
+        return { delivered: true, thread: parent };
       } catch (e) {
-        return { delivered: false, error: e instanceof Error ? e.message : String(e) };
+        // Keep the thread even when a later call failed: the next notification continues it.
+        return { delivered: false, ...(parent ? { thread: parent } : {}), error: message(e) };
       }
     },
   };

@@ -116,6 +116,39 @@ describe('pre-rollout hooks', () => {
   });
 });
 
+describe('webhook failure alerts (Flagger: alert on a failed webhook unless muteAlert)', () => {
+  const webhookAlerts = (s: Scenario): string[] =>
+    s.effects.flatMap((e) => (e.type === 'notify' && e.kind === 'webhook-failed' ? [e.message] : []));
+  it.each([
+    { type: 'pre-rollout' as const, muted: false, alerts: 2 },
+    { type: 'pre-rollout' as const, muted: true, alerts: 0 },
+    { type: 'rollout' as const, muted: false, alerts: 2 },
+    { type: 'rollout' as const, muted: true, alerts: 0 },
+    { type: 'post-rollout' as const, muted: false, alerts: 1 },
+    { type: 'post-rollout' as const, muted: true, alerts: 0 },
+  ])('$type webhook failing, muteAlert $muted → $alerts warn alert(s)', ({ type, muted, alerts }) => {
+    const plan = makePlan({ threshold: 2, hooks: [{ ...hook('check', type), muteAlert: muted }] });
+    const s = new Scenario(plan, {
+      hooks: (_t, hooks) => hooks.map((h) => ({ name: h.name, ok: false, status: 500, message: 'boom' })),
+    });
+    s.run();
+    const got = webhookAlerts(s);
+    expect(got).toHaveLength(alerts);
+    for (const m of got) expect(m).toMatch(new RegExp(`${type} webhook check failed: HTTP 500: boom$`));
+    const severities = s.effects.flatMap((e) =>
+      e.type === 'notify' && e.kind === 'webhook-failed' ? [e.severity] : [],
+    );
+    expect(new Set(severities).size).toBeLessThanOrEqual(1);
+  });
+
+  it('a passing webhook never alerts', () => {
+    const plan = makePlan({ hooks: [hook('pre', 'pre-rollout'), hook('check', 'rollout')] });
+    const s = new Scenario(plan, {});
+    expect(s.run().outcome).toBe('Promoted');
+    expect(webhookAlerts(s)).toEqual([]);
+  });
+});
+
 describe('infrastructure errors in analysis', () => {
   const infra = (plan: ReleasePlan, calls: Set<number>) => (ctx: { analysisCall: number }) =>
     metricsWith(

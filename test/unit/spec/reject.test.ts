@@ -368,9 +368,20 @@ const cases: Case[] = [
         '    webhooks:\n',
         '    alerts:\n      - name: on-call\n        providerRef:\n          name: on-call\n    webhooks:\n',
       )(t) +
-      '---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: on-call\n  namespace: test\nspec:\n  type: msteams #!\n  address: https://example.com/hook\n',
+      '---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: on-call\n  namespace: test\nspec:\n  type: discord #!\n  address: https://example.com/hook\n',
     path: 'doc[1].spec.type',
-    message: 'alert provider `msteams` is not supported yet by Fledge (supported: slack)',
+    message: 'alert provider `discord` is not supported yet by Fledge (supported: slack, msteams, webhook)',
+  },
+  {
+    name: 'msteams alert provider without an address',
+    change: (t) =>
+      edit(
+        '    webhooks:\n',
+        '    alerts:\n      - name: on-call\n        providerRef:\n          name: on-call\n    webhooks:\n',
+      )(t) +
+      '---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: on-call\n  namespace: test\nspec: #!\n  type: msteams\n',
+    path: 'doc[1].spec.address',
+    message: 'address (the Teams incoming webhook URL) is required for type msteams',
   },
   {
     name: 'webhook URL',
