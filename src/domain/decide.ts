@@ -256,7 +256,7 @@ function start(c: Ctx): Next {
   const images = Object.entries(c.plan.images)
     .map(([container, image]) => `${container}=${image}`)
     .join(', ');
-  recordEvent(c, 'Normal', 'Synced', `Release of ${label(c)} started${images ? `: ${images}` : ''}`);
+  recordEvent(c, 'Normal', 'ReleaseStarted', `Release of ${label(c)} started${images ? `: ${images}` : ''}`);
   return { type: 'initialize' };
 }
 

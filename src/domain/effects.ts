@@ -26,7 +26,7 @@ export type NotifyKind =
 
 /** Kubernetes Event reasons (typed, Argo-style, instead of Flagger's catch-all `Synced`). */
 export type EventReason =
-  | 'Synced'
+  | 'ReleaseStarted'
   | 'Initialized'
   | 'CanaryScaledUp'
   | 'CanaryReady'

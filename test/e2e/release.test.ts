@@ -119,6 +119,32 @@ describe('release end to end', () => {
       expect(
         replies.some((r) => /post-rollout webhook notify-cmdb failed: HTTP 500: cmdb unavailable/.test(r)),
       ).toBe(true);
+      // Kubernetes Events on the target Deployment, with typed reasons (not Flagger's catch-all "Synced").
+      const events = await e.kube.core.listNamespacedEvent({
+        namespace: ns.name,
+        fieldSelector: 'involvedObject.kind=Deployment,involvedObject.name=podinfo',
+      });
+      const ours = events.items.filter((ev) => ev.source?.component === 'fledge');
+      expect(new Set(ours.map((ev) => ev.reason))).toEqual(
+        new Set([
+          'ReleaseStarted',
+          'Initialized',
+          'CanaryScaledUp',
+          'CanaryReady',
+          'PreRolloutPassed',
+          'Progressing',
+          'TrafficWeightUpdated',
+          'AnalysisFailed',
+          'RolledBack',
+          'PostRolloutHookFailed',
+        ]),
+      );
+      for (const ev of ours)
+        expect(ev.type).toBe(
+          ['AnalysisFailed', 'RolledBack', 'PostRolloutHookFailed'].includes(ev.reason ?? '')
+            ? 'Warning'
+            : 'Normal',
+        );
       await recordHistory(e.client, id, 'release-slack-thread');
     } finally {
       await e.hooks.reset(cmdb);
