@@ -15,6 +15,7 @@ import { statusQuery } from '../workflows/messages.js';
 import { createFledgeWorker } from '../worker.js';
 import { projectRoot } from './stack/config.js';
 import { stackUp } from './stack/stack.js';
+import { FakeSlackClient } from './fake-slack/client.js';
 
 // A fresh namespace per run: releases (and their IDs) of earlier runs never mix with this one's.
 const namespace = `fledge-demo-${Date.now().toString(36)}`;
@@ -70,10 +71,12 @@ async function watchRelease(
   console.log(`\n▶ release ${sub.workflowId}\n  ${sub.link}`);
   const handle = client.workflow.getHandle(sub.workflowId);
   let last = '';
+  let stopped = false; // a query still in flight when the release ends must not print under the next one
   const poll = setInterval(() => {
     handle
       .query(statusQuery)
       .then((raw) => {
+        if (stopped) return;
         const st = raw as ReleaseStatus;
         const metric = st.lastAnalysis?.metrics.map((m) => m.text).join('; ') ?? '';
         const line = `  ${st.phase.padEnd(16)} canary ${String(st.weights.canary).padStart(3)}%  checks ${st.failedChecks}/${st.threshold}  ${metric}`;
@@ -85,6 +88,7 @@ async function watchRelease(
   try {
     return (await handle.result()) as ReleaseResult;
   } finally {
+    stopped = true;
     clearInterval(poll);
   }
 }
@@ -115,15 +119,21 @@ async function main(): Promise<void> {
   });
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const primary = await apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace });
-  const slack = (
-    (await (await fetch(`${stackCfg.urls.fakeSlack}/_messages?channel=releases`)).json()) as {
-      messages: unknown[];
-    }
-  ).messages;
+  const threads = (await new FakeSlackClient(stackCfg.urls.fakeSlack).messages('releases')).filter((m) =>
+    JSON.stringify(m.extra.metadata ?? '').includes(`fledge/${namespace}/`),
+  );
   console.log(
     `\nPrimary now runs ${primary.spec?.template.spec?.containers[0]?.image}; outcomes: ${results.map((r) => r.outcome).join(', ')}.`,
   );
-  console.log(`Slack (fake) received ${slack.length} messages: ${stackCfg.urls.fakeSlack}/_messages`);
+  console.log(
+    `Slack (fake) #releases: ${threads.length} threads, one per release (${stackCfg.urls.fakeSlack}/_messages)`,
+  );
+  for (const t of threads) {
+    console.log(
+      `  ${(t.text ?? '').split(' — ')[0]} — parent updated ${t.updates.length}×, ${t.replies.length} replies`,
+    );
+    for (const r of t.replies) console.log(`    ↳ ${r.text ?? ''}`);
+  }
   console.log(
     `Find the releases in the Web UI with: FledgeTarget = "${namespace}/podinfo"   ·   stop the stack: npx fledge dev down`,
   );
