@@ -144,11 +144,40 @@ install_prometheus() {
   log "prometheus: $("$dest/prometheus" --version 2>&1 | head -1)"
 }
 
+# Debian's chromium, for the Web UI browser test (test/integration/web-ui.test.ts); only `npm test` needs it.
+# Installed system-wide with apt (not cached: a browser build of its own cannot be fetched), so it is the
+# distribution's build with its security updates. Lists are refreshed only if the install fails for lack of them.
+CHROMIUM_BIN=/usr/bin/chromium
 install_chromium() {
-  command -v chromium >/dev/null 2>&1 && { log "chromium: present"; return; }
+  [ -x "$CHROMIUM_BIN" ] && { log "chromium: present"; return; }
+  command -v apt-get >/dev/null 2>&1 \
+    || fail chromium "Debian apt (package chromium)" "this installer needs apt-get (Debian/Ubuntu); install Chromium so that $CHROMIUM_BIN exists"
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 \
+      || fail chromium "Debian apt (package chromium)" "run as root or install sudo: apt-get install -y --no-install-recommends chromium"
+    sudo=(sudo -n)
+  fi
+  local aptlog; aptlog=$(mktemp "$CACHE/.tmp.chromium-apt.XXXX")
+  # apt's output goes to a log (shown on failure); the heartbeat still reaches the console.
+  apt_run() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$aptlog" 2>&1; }
+  apt_install() { with_heartbeat chromium apt_run install -y -q --no-install-recommends chromium; }
   log "chromium: apt-get install chromium (Debian)"
-  (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq chromium >/dev/null 2>&1; }) \
-    || fail chromium "Debian apt (package chromium)" "apt-get update && apt-get install chromium"
+  if ! apt_install; then
+    if grep -Eq "Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found" "$aptlog"; then
+      log "chromium: package lists missing or stale; apt-get update"
+      apt_run update -q || true
+      apt_install || true
+    fi
+  fi
+  if [ ! -x "$CHROMIUM_BIN" ]; then
+    tail -n 15 "$aptlog" | sed 's/^/  apt: /' >&2
+    rm -f "$aptlog"
+    fail chromium "Debian apt (package chromium)" \
+      "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium (as root)"
+  fi
+  rm -f "$aptlog"
+  log "chromium: $("$CHROMIUM_BIN" --version 2>/dev/null | head -1)"
 }
 
 # Writes an env file the node scripts read to find every binary.
@@ -167,11 +196,13 @@ ENV
 
 start=$SECONDS
 case "$ONLY" in
-  all)
-    # Fast ones first, so a registry problem shows up before the long builds.
-    install_temporal; install_prometheus; install_crds; install_etcd; install_kwok; install_k8s ;;
+  all | test)
+    # Fast ones first, so a registry problem shows up before the long builds. `test` (npm test) adds chromium.
+    install_temporal; install_prometheus
+    if [ "$ONLY" = test ]; then install_chromium; fi
+    install_crds; install_etcd; install_kwok; install_k8s ;;
   temporal|etcd|kwok|k8s|crds|prometheus|chromium) "install_$ONLY" ;;
-  *) echo "usage: $0 [all|temporal|etcd|kwok|k8s|crds|prometheus|chromium]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|test|temporal|etcd|kwok|k8s|crds|prometheus|chromium]" >&2; exit 2 ;;
 esac
 write_env
 log "done in $((SECONDS - start)) s; cache $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1))"

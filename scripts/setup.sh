@@ -20,4 +20,5 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
 else
   log "npm dependencies: up to date"
 fi
+# scripts/test.sh passes `test`: everything plus Debian's chromium (the Web UI browser test); the demo needs less.
 bash scripts/install-tools.sh "${1:-all}"

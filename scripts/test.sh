@@ -7,7 +7,7 @@ t0=$SECONDS
 stage() { printf '\n=== %s (%ss elapsed)\n' "$*" "$((SECONDS - t0))"; }
 
 stage "setup"
-bash scripts/setup.sh
+bash scripts/setup.sh test
 stage "typecheck"
 npx tsc -p tsconfig.json --noEmit
 stage "lint + format"
