@@ -24,7 +24,7 @@ import {
 import type { ReleaseInput } from './workflows/prepare.js';
 import type { ReleaseResult } from './domain/result.js';
 import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
-import { staticSummary } from './workflows/visibility.js';
+import { staticDetails, staticSummary } from './workflows/visibility.js';
 import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
 import type { DemoShiftInput, DemoShiftStep } from './workflows/demo.js';
 
@@ -150,6 +150,7 @@ export async function submitRelease(
     imageTag: workflowId.split('/').pop() ?? '',
     initiator: opts.initiator,
     summary: staticSummary(target, opts.images, compiled.plan.strategy.kind),
+    details: staticDetails(compiled.plan, opts.initiator),
     ...(opts.retry ? { retry: true } : {}),
   };
   // Serialised on the server: every starter of this target talks to the same lane workflow.

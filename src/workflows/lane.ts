@@ -31,6 +31,8 @@ export interface SubmitRequest {
   imageTag: string;
   initiator: string;
   summary: string;
+  /** The Web UI's static details (Markdown); absent in requests from older starters. */
+  details?: string;
   /** `fledge retry`: start a new run even if this release ID already ran. */
   retry?: boolean;
 }
@@ -143,6 +145,7 @@ export async function fledgeLane(
           ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
           : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         staticSummary: req.summary,
+        ...(req.details ? { staticDetails: req.details } : {}),
         typedSearchAttributes: [
           { key: fledgeTarget, value: `${req.target.namespace}/${req.target.name}` },
           { key: fledgeNamespace, value: req.target.namespace },

@@ -1,4 +1,6 @@
 // How a release reads in the Temporal Web UI: the "current details" Markdown table and the static summary.
+import type { ReleasePlan } from '../domain/plan.js';
+import { formatRange } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -26,4 +28,32 @@ export function staticSummary(
   strategy: string,
 ): string {
   return `Release ${target.namespace}/${target.name} → ${Object.values(images).join(', ')} (${strategy})`;
+}
+
+/** The release's plan in a few lines (the Web UI's static "Details"): what will happen, checked against what. */
+export function staticDetails(plan: ReleasePlan, initiator: string): string {
+  const st = plan.strategy;
+  const every = `every ${plan.interval}`;
+  const strategy =
+    st.kind === 'canary'
+      ? `canary: ${st.mirror ? 'mirror, then ' : ''}weights ${st.weights.join(' → ')} % (${every})${st.stepWeightPromotion > 0 ? `, promotion steps of ${st.stepWeightPromotion} %` : ''}`
+      : st.kind === 'ab-testing'
+        ? `A/B testing: ${st.iterations} iterations (${every}) for matched requests`
+        : `blue/green: ${st.iterations} iterations (${every})${st.mirror ? ' with mirroring' : ''}`;
+  const rows: Array<[string, string]> = [
+    [
+      'Images',
+      Object.entries(plan.images)
+        .map(([c, i]) => `${c}=${i}`)
+        .join(', '),
+    ],
+    ['Strategy', strategy],
+    ['Rollback after', `${Math.max(1, Math.floor(plan.threshold))} failed check(s)`],
+    ['Metrics', plan.metrics.map((m) => `${m.name} (${formatRange(m.thresholdRange)})`).join(', ') || 'none'],
+    ['Webhooks', plan.hooks.map((h) => `${h.name} (${h.type})`).join(', ') || 'none'],
+    ['Manual gates', plan.manualGates.join(', ') || 'none'],
+    ['Progress deadline', `${Math.round(plan.progressDeadlineMs / 1000)} s`],
+    ['Started by', initiator],
+  ];
+  return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`)].join('\n');
 }

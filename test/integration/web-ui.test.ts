@@ -154,6 +154,19 @@ describe('Temporal Web UI (headless Chromium)', () => {
         'Failed checks': '0/2',
         'Waiting for': expect.stringMatching(/^next analysis at /),
       });
+      // The static details: the release's plan (strategy, checks, who started it).
+      const planRows = async (): Promise<Record<string, string>> =>
+        Object.fromEntries(
+          (await page.frameLocator('iframe#user-metadata-details').locator('tr').allInnerTexts())
+            .map((r) => r.split('\t').map((c) => c.replace(/\s+/g, ' ').trim()))
+            .filter((cells) => cells.length >= 2 && cells[0])
+            .map((cells) => [cells[0], cells[1]]),
+        );
+      await expect.poll(planRows, { timeout: UI_WAIT_MS, interval: 500 }).toMatchObject({
+        Strategy: expect.stringMatching(/^canary: weights 25 → 50 % \(every /),
+        Metrics: 'request-success-rate (min 99)',
+        'Rollback after': '2 failed check(s)',
+      });
       await shot(page, '2-user-metadata');
 
       // ── search attributes as the release keeps them ──────────────────────────────────────────────────────
