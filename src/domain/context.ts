@@ -44,7 +44,14 @@ export interface ReleaseContext {
   alerts: Array<{
     name: string;
     severity: 'info' | 'warn' | 'error';
-    provider: { type: string; channel?: string; username?: string; address?: string };
+    provider: {
+      type: string;
+      channel?: string;
+      username?: string;
+      address?: string;
+      /** AlertProvider `secretRef.name`: the address comes from the worker's env FLEDGE_ALERT_<NAME>_ADDRESS. */
+      secretName?: string;
+    };
   }>;
   /** Flagger `event` webhooks: every notification is also POSTed to them (best-effort). */
   eventHooks: Array<{

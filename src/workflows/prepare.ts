@@ -98,6 +98,7 @@ export function prepareRelease(input: ReleaseInput, workflowId: string): Prepare
         ...(a.provider.channel ? { channel: a.provider.channel } : {}),
         ...(a.provider.username ? { username: a.provider.username } : {}),
         ...(a.provider.address ? { address: a.provider.address } : {}),
+        ...(a.provider.secretRef ? { secretName: a.provider.secretRef.name } : {}),
       },
     })),
     eventHooks: compiled.plan.hooks

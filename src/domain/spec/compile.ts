@@ -14,6 +14,7 @@ import { formatDuration, parseGoDuration } from './duration.js';
 import type { AnalysisSpec, MetricSpec, WebhookSpec } from './schema.js';
 import type { HttpMatchRequest } from './schema-router.js';
 import type {
+  AlertProviderType,
   AlertRoute,
   AutoscalerSpec,
   CompiledRelease,
@@ -271,7 +272,7 @@ export function compileAlerts(bundle: ParsedCanaryBundle): AlertRoute[] {
       provider: {
         name: provider.metadata.name,
         namespace: ns,
-        type: 'slack',
+        type: s.type as AlertProviderType,
         ...(s.channel !== undefined ? { channel: s.channel } : {}),
         ...(s.username !== undefined ? { username: s.username } : {}),
         ...(s.address !== undefined ? { address: s.address } : {}),

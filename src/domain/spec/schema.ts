@@ -379,11 +379,11 @@ export const alertProviderSchema = z.strictObject({
       secretRef: z.strictObject({ name: objectName }).optional(),
     })
     .superRefine((spec, ctx) => {
-      if ((spec.type === 'msteams' || spec.type === 'webhook') && spec.address === undefined)
+      if ((spec.type === 'msteams' || spec.type === 'webhook') && !spec.address && !spec.secretRef)
         ctx.addIssue({
           code: 'custom',
           path: ['address'],
-          message: `address (the ${spec.type === 'msteams' ? 'Teams incoming webhook' : 'receiver'} URL) is required for type ${spec.type}`,
+          message: `address (the ${spec.type === 'msteams' ? 'Teams incoming webhook' : 'receiver'} URL) or secretRef is required for type ${spec.type}`,
         });
       if (spec.type === 'slack' && spec.channel === undefined)
         ctx.addIssue({

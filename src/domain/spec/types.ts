@@ -100,15 +100,21 @@ export interface MetricTemplateDefinition {
   query: string;
 }
 
+/** `webhook` (generic JSON) is Fledge's own; the others are Flagger's. */
+export type AlertProviderType = 'slack' | 'msteams' | 'webhook';
+
 export interface AlertProviderDefinition {
   name: string;
   namespace: string;
-  type: 'slack';
+  type: AlertProviderType;
   channel?: string;
   username?: string;
   /** Incoming-webhook address, if set in the manifest. */
   address?: string;
-  /** Secret holding the address/token (resolved by the notifier layer). */
+  /**
+   * Names the worker's own secret holding the address: the worker reads `FLEDGE_ALERT_<NAME>_ADDRESS` from its
+   * environment (it never reads Secrets in application namespaces).
+   */
   secretRef?: { name: string };
 }
 

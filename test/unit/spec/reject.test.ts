@@ -381,7 +381,7 @@ const cases: Case[] = [
       )(t) +
       '---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: on-call\n  namespace: test\nspec: #!\n  type: msteams\n',
     path: 'doc[1].spec.address',
-    message: 'address (the Teams incoming webhook URL) is required for type msteams',
+    message: 'address (the Teams incoming webhook URL) or secretRef is required for type msteams',
   },
   {
     name: 'webhook URL',

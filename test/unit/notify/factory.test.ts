@@ -1,0 +1,73 @@
+// From the spec's AlertProviders to notifiers: compile → prepared release context → the worker's factory.
+import { describe, expect, it } from 'vitest';
+import { parseCanaryYaml } from '../../../src/domain/spec/yaml.js';
+import { prepareRelease } from '../../../src/workflows/prepare.js';
+import { alertAddressEnv, createNotifierFactory } from '../../../src/integrations/notify/factory.js';
+import { readFixture } from '../spec/fixtures.js';
+
+/** The podinfo fixture with its two AlertProviders replaced by `providers` (referenced as on-call, dev-slack). */
+function contextWith(providers: { onCall: string; dev: string }) {
+  const yaml = readFixture('podinfo-istio.yaml')
+    .replace(
+      /spec:\n  type: slack\n  channel: on-call-alerts\n  username: flagger\n/,
+      `spec:\n${providers.onCall}`,
+    )
+    .replace(
+      /spec:\n  type: slack\n  channel: dev-alerts\n  secretRef:\n    name: slack-url\n/,
+      `spec:\n${providers.dev}`,
+    );
+  const parsed = parseCanaryYaml(yaml);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const prepared = prepareRelease(
+    { documents: parsed.value.documents, images: { podinfod: 'ghcr.io/acme/podinfo:6.5.1' }, initiator: 't' },
+    'fledge/test/podinfo/6.5.1',
+  );
+  if (!prepared.ok) throw new Error(prepared.message);
+  return prepared.ctx;
+}
+
+const base = { FLEDGE_SLACK_TOKEN: 'xoxb-1', FLEDGE_SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+
+describe('notifier factory', () => {
+  it('builds one notifier per alert with its severity: Slack by the worker token, Teams and webhook by address', () => {
+    const ctx = contextWith({
+      onCall: '  type: msteams\n  address: https://teams.example.com/hook/1\n',
+      dev: '  type: webhook\n  address: https://audit.example.com/in\n',
+    });
+    const got = createNotifierFactory(base)(ctx).map((n) => [n.notifier.name, n.notifier.key, n.severity]);
+    expect(got).toEqual([
+      ['msteams', 'msteams:https://teams.example.com/hook/1', 'error'],
+      ['webhook', 'webhook:https://audit.example.com/in', 'info'],
+    ]);
+  });
+
+  it('secretRef: the address comes from the worker env FLEDGE_ALERT_<NAME>_ADDRESS; missing → says which variable', async () => {
+    const ctx = contextWith({
+      onCall: '  type: msteams\n  secretRef:\n    name: teams-oncall\n',
+      dev: '  type: webhook\n  secretRef:\n    name: audit.sink\n',
+    });
+    expect(alertAddressEnv('teams-oncall')).toBe('FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS');
+    const env = { ...base, FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/hook/2' };
+    const [teams, audit] = createNotifierFactory(env)(ctx);
+    expect(teams?.notifier.key).toBe('msteams:https://teams.example.com/hook/2');
+    expect(audit?.notifier.key).toBe('webhook:unresolved');
+    const r = await audit?.notifier.notify({} as never);
+    expect(r).toEqual({
+      delivered: false,
+      error: 'no address: set FLEDGE_ALERT_AUDIT_SINK_ADDRESS on the worker',
+    });
+  });
+
+  it('Slack needs the worker token: without it no Slack notifier is built; destinations are cached', () => {
+    const ctx = contextWith({
+      onCall: '  type: slack\n  channel: C-oncall\n',
+      dev: '  type: slack\n  channel: C-oncall\n',
+    });
+    expect(createNotifierFactory({})(ctx)).toEqual([]);
+    const factory = createNotifierFactory(base);
+    const [a, b] = factory(ctx);
+    expect(a?.notifier.key).toBe('slack:C-oncall');
+    expect(a?.notifier).toBe(b?.notifier);
+    expect(factory(ctx)[0]?.notifier).toBe(a?.notifier);
+  });
+});
