@@ -15,6 +15,12 @@ import { createWorkloadController } from './integrations/kubernetes/workloads.js
 import { createPrometheusProvider } from './integrations/metrics/provider.js';
 import { createNotifierFactory, dashboardLinker } from './integrations/notify/factory.js';
 import { webUiWorkflowUrl } from './starter.js';
+import {
+  createReleaseMetrics,
+  metricsListenFromEnv,
+  startMetricsServer,
+  type ReleaseMetrics,
+} from './observability/release-metrics.js';
 
 /** The prebuilt workflow bundle (production artefact) if present, else the workflow sources (development). */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -37,6 +43,8 @@ export interface WorkerDeps {
   budget?: RequestBudget;
   /** The kubeconfig every Kubernetes client is made from (injected by the benchmark to count wire requests). */
   kubeConfig?: k8s.KubeConfig;
+  /** Flagger-compatible release metrics (the worker's /metrics endpoint); none in tests unless given. */
+  metrics?: ReleaseMetrics;
 }
 
 export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
@@ -54,6 +62,7 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
       routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom, budget) },
       metrics: createPrometheusProvider(cfg.prometheusUrl),
       notifiers,
+      ...(deps.metrics ? { observer: deps.metrics } : {}),
       webUiLink: (id) => webUiWorkflowUrl(cfg, id),
       ...(process.env.FLEDGE_GRAFANA_URL
         ? { dashboardLink: dashboardLinker(process.env.FLEDGE_GRAFANA_URL) }
@@ -79,12 +88,20 @@ export async function createFledgeWorker(
 
 async function main(): Promise<void> {
   const cfg = loadFledgeConfig();
-  const { worker, connection } = await createFledgeWorker(cfg);
+  const listen = metricsListenFromEnv(process.env); // FLEDGE_METRICS_PORT (9464 | off), FLEDGE_METRICS_HOST
+  const { metrics, registry } = createReleaseMetrics();
+  const { worker, connection } = await createFledgeWorker(cfg, { metrics });
   console.log(
     `fledge worker: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`,
   );
   try {
-    await worker.run();
+    const server = listen ? await startMetricsServer({ ...listen, registry }) : null;
+    console.log(server ? `fledge worker: metrics on ${server.url}` : 'fledge worker: metrics endpoint off');
+    try {
+      await worker.run();
+    } finally {
+      await server?.close();
+    }
   } finally {
     await connection.close();
   }

@@ -21,6 +21,9 @@ import {
 } from '../integrations/notify/notifier.js';
 import { resolveMetricQuery } from '../integrations/metrics/provider.js';
 import type { ReleaseStatus } from '../domain/status.js';
+import type { Outcome } from '../domain/result.js';
+import type { Phase } from '../domain/state.js';
+import type { ReleaseMetrics } from '../observability/release-metrics.js';
 import type { RouteWeights, RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
 
 export interface ReleaseDeps {
@@ -32,6 +35,8 @@ export interface ReleaseDeps {
   /** Notifiers for a release's alerts (Slack, …); empty when none are configured. */
   notifiers: (ctx: ReleaseContext) => Array<{ notifier: Notifier; severity: 'info' | 'warn' | 'error' }>;
   webUiLink: (workflowId: string) => string;
+  /** Release metrics for the worker's /metrics endpoint (Flagger names); optional. */
+  observer?: ReleaseMetrics;
   /** Link to the target's dashboard (FLEDGE_GRAFANA_URL), if configured. */
   dashboardLink?: (target: { namespace: string; name: string }) => string;
 }
@@ -48,6 +53,13 @@ export interface NotifyRequest {
   /** Per notifier key: the thread this release lives in (from earlier notifications). */
   threads: Record<string, ThreadRef>;
   failingMetric?: { name: string; value: number | null; threshold: string; plan: MetricPlan };
+}
+
+/** What the metrics endpoint needs of the release's status (passed with every Kubernetes Event). */
+export interface ObservedStatus {
+  phase: Phase;
+  canaryWeight: number;
+  primaryWeight: number;
 }
 
 export interface NotifyOutcome {
@@ -228,6 +240,8 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           };
         }),
       );
+      for (const m of metricResults)
+        deps.observer?.observeMetric({ ...ctx.target, metric: m.name, value: m.value });
       return { hooks: hookResults, metrics: metricResults };
     },
 
@@ -236,6 +250,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
      * status snapshot and its thread (if it has one); returns what was delivered and the threads to keep.
      */
     notify: async (ctx: ReleaseContext, n: NotifyRequest): Promise<NotifyOutcome> => {
+      deps.observer?.observeStatus({
+        ...ctx.target,
+        phase: n.status.phase,
+        canaryWeight: n.status.weights.canary,
+        primaryWeight: n.status.weights.primary,
+      });
       const delivered: string[] = [];
       const threads: Record<string, ThreadRef> = {};
       const failing = n.failingMetric;
@@ -302,11 +322,35 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return { delivered, threads };
     },
 
+    /** The release ended: counters and the release-duration histogram of the metrics endpoint. Never throws. */
+    recordOutcome: async (
+      ctx: ReleaseContext,
+      r: {
+        outcome: Outcome;
+        strategy: string;
+        durationMs: number;
+        analysisSkipped: boolean;
+        status: ObservedStatus;
+      },
+    ): Promise<void> => {
+      deps.observer?.observeStatus({ ...ctx.target, ...r.status });
+      deps.observer?.observeOutcome({
+        ...ctx.target,
+        outcome: r.outcome,
+        strategy: r.strategy,
+        durationSeconds: r.durationMs / 1000,
+        analysisSkipped: r.analysisSkipped,
+      });
+      return Promise.resolve();
+    },
+
     /** Best-effort Kubernetes Event on the target Deployment. */
     recordEvent: async (
       ctx: ReleaseContext,
       e: { eventType: 'Normal' | 'Warning'; reason: EventReason; message: string },
+      observed?: ObservedStatus,
     ): Promise<boolean> => {
+      if (observed) deps.observer?.observeStatus({ ...ctx.target, ...observed });
       try {
         const now = new Date();
         await deps.budget.call(() =>

@@ -20,7 +20,7 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { NotifyRequest, ReleaseActivities } from '../activities/release.js';
+import type { NotifyRequest, ObservedStatus, ReleaseActivities } from '../activities/release.js';
 import { formatRange } from '../domain/result.js';
 import { continueFrom, decide, hooksForNext, type Transition } from '../domain/decide.js';
 import type { Effect, Next } from '../domain/effects.js';
@@ -197,6 +197,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     setCurrentDetails(statusMarkdown(st));
   };
 
+  const observed = (): ObservedStatus => ({
+    phase: state.phase,
+    canaryWeight: state.canaryWeight,
+    primaryWeight: state.primaryWeight,
+  });
+
   const notifyRequest = (e: Extract<Effect, { type: 'notify' }>): NotifyRequest => {
     const st = status();
     const failing = st.lastAnalysis?.metrics.find((m) => !m.ok);
@@ -281,7 +287,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           }
           case 'recordEvent':
             await local.recordEvent
-              .executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e])
+              .executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e, observed()])
               .catch((err: unknown) => log.warn('recordEvent failed', { err: String(err) }));
             break;
         }
@@ -436,6 +442,24 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     );
   }
   upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }]);
+  // Release metrics (outcome counters, duration histogram) came with a later version: gated for old histories.
+  if (patched('release-metrics-outcome')) {
+    const final = result;
+    await CancellationScope.nonCancellable(() =>
+      local.recordOutcome
+        .executeWithOptions({ ...bestEffort, summary: `outcome ${final.outcome}` }, [
+          ctx,
+          {
+            outcome: final.outcome,
+            strategy: plan.strategy.kind,
+            durationMs: final.durationMs,
+            analysisSkipped: final.reason.code === 'analysis-skipped',
+            status: observed(),
+          },
+        ])
+        .catch((err: unknown) => log.warn('recordOutcome failed', { err: String(err) })),
+    );
+  }
   // Non-cancellable: after a cancellation the root scope is cancelled, and a plain wait would end the run as
   // "cancelled" instead of returning the rollback's result.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));

@@ -51,6 +51,20 @@ describe('release end to end', () => {
         image: 'ghcr.io/stefanprodan/podinfo:6.5.1',
       });
       expect(await deploymentState(e.kube, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
+      // The worker's metrics, with Flagger's names, as observed by its activities.
+      const text = await e.metrics.metrics();
+      const series = (re: string): boolean => new RegExp(re, 'm').test(text);
+      const nsl = `namespace="${ns.name}"`;
+      expect(series(`^flagger_canary_successes_total\\{.*name="podinfo".*${nsl}.*\\} 1$`)).toBe(true);
+      expect(series(`^flagger_canary_weight\\{workload="podinfo-primary",${nsl}\\} 100$`)).toBe(true);
+      expect(series(`^flagger_canary_weight\\{workload="podinfo",${nsl}\\} 0$`)).toBe(true);
+      expect(series(`^flagger_canary_status\\{name="podinfo",${nsl}\\} 1$`)).toBe(true);
+      expect(series(`^flagger_canary_metric_analysis\\{.*metric="request-success-rate".*\\} 100$`)).toBe(
+        true,
+      );
+      expect(series(`^fledge_release_duration_seconds_count\\{.*${nsl}.*outcome="Promoted".*\\} 1$`)).toBe(
+        true,
+      );
       const pre = (await e.hooks.calls('/acceptance')).filter(
         (c) => (c.body as { namespace?: string })?.namespace === ns.name,
       );
@@ -81,6 +95,13 @@ describe('release end to end', () => {
       });
       expect(await deploymentState(e.kube, ns.name, 'podinfo-primary')).toMatchObject({ image: v1 });
       expect(await deploymentState(e.kube, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
+      const text = await e.metrics.metrics();
+      expect(text).toMatch(
+        new RegExp(`^flagger_canary_failures_total\\{.*namespace="${ns.name}".*\\} 1$`, 'm'),
+      );
+      expect(text).toMatch(
+        new RegExp(`^flagger_canary_status\\{name="podinfo",namespace="${ns.name}"\\} 2$`, 'm'),
+      );
       await recordHistory(e.client, id, 'release-rolled-back');
     } finally {
       await ns.cleanup();

@@ -7,6 +7,8 @@ import { connectClient } from '../../src/starter.js';
 import { createFledgeWorker } from '../../src/worker.js';
 import { WebhookServiceClient } from '../../src/dev/webhook-service/client.js';
 import { FakeSlackClient } from '../../src/dev/fake-slack/client.js';
+import { createReleaseMetrics } from '../../src/observability/release-metrics.js';
+import type { Registry } from 'prom-client';
 import { deployment, kube, stack, withNamespace, type KubeClients } from '../support/stack.js';
 
 export interface E2E {
@@ -18,6 +20,8 @@ export interface E2E {
   kube: KubeClients;
   hooks: WebhookServiceClient;
   slack: FakeSlackClient;
+  /** The worker's release metrics (what its /metrics endpoint would serve). */
+  metrics: Registry;
   stop: () => Promise<void>;
 }
 
@@ -29,7 +33,8 @@ export async function startE2E(prefix: string): Promise<E2E> {
   process.env.FLEDGE_GRAFANA_URL ??=
     'https://grafana.example.com/d/fledge?var-namespace={namespace}&var-target={name}';
   const cfg = { ...loadFledgeConfig({ ...process.env, FLEDGE_TASK_QUEUE: taskQueue }) };
-  const { worker, connection } = await createFledgeWorker(cfg);
+  const { metrics, registry } = createReleaseMetrics();
+  const { worker, connection } = await createFledgeWorker(cfg, { metrics });
   const running = worker.run();
   const client = await connectClient(cfg);
   const s = stack();
@@ -42,6 +47,7 @@ export async function startE2E(prefix: string): Promise<E2E> {
     kube: kube(),
     hooks: new WebhookServiceClient(s.urls.webhook),
     slack: new FakeSlackClient(s.urls.fakeSlack),
+    metrics: registry,
     stop: async () => {
       worker.shutdown();
       await running;
