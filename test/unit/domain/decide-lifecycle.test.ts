@@ -8,7 +8,9 @@ describe('initialisation and canary readiness', () => {
     const s = new Scenario(makePlan());
     const started = s.start();
     expect(started.next).toEqual({ type: 'initialize' });
-    expect(started.effects).toEqual([expect.objectContaining({ type: 'recordEvent', reason: 'ReleaseStarted' })]);
+    expect(started.effects).toEqual([
+      expect.objectContaining({ type: 'recordEvent', reason: 'ReleaseStarted' }),
+    ]);
     expect(started.phase).toBe('Initializing');
 
     const initialized = s.step();

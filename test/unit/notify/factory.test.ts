@@ -9,11 +9,11 @@ import { readFixture } from '../spec/fixtures.js';
 function contextWith(providers: { onCall: string; dev: string }) {
   const yaml = readFixture('podinfo-istio.yaml')
     .replace(
-      /spec:\n  type: slack\n  channel: on-call-alerts\n  username: flagger\n/,
+      /spec:\n {2}type: slack\n {2}channel: on-call-alerts\n {2}username: flagger\n/,
       `spec:\n${providers.onCall}`,
     )
     .replace(
-      /spec:\n  type: slack\n  channel: dev-alerts\n  secretRef:\n    name: slack-url\n/,
+      /spec:\n {2}type: slack\n {2}channel: dev-alerts\n {2}secretRef:\n {4}name: slack-url\n/,
       `spec:\n${providers.dev}`,
     );
   const parsed = parseCanaryYaml(yaml);
