@@ -72,6 +72,32 @@ export interface SubmitOptions {
   initiator: string;
   /** Start a new run even if this release already ran (`fledge retry`). */
   retry?: boolean;
+  /**
+   * `fledge retry`: the run being retried and who retried it why. Shown in the new run's Web UI summary and
+   * details (and so in `fledge history`). Absent: summary and details are exactly as for `fledge start`.
+   */
+  retryOf?: RetryNote;
+}
+
+/** Which run a retry re-runs, and who asked for it and why. */
+export interface RetryNote {
+  runId: string;
+  /** How that run ended: its outcome, or the workflow status when it ended without one. */
+  ended: string;
+  actor: string;
+  reason: string;
+}
+
+/**
+ * `Release … (canary)` → `Release … (canary) — retry (RolledBack before) by <actor>: <reason>`, cut to fit
+ * Temporal's 400-byte summary limit (the details carry the full text and the previous run's ID).
+ */
+export function retrySummary(summary: string, note: RetryNote, maxBytes = 380): string {
+  const full = `${summary} — retry (${note.ended} before) by ${note.actor}${note.reason ? `: ${note.reason}` : ''}`;
+  if (Buffer.byteLength(JSON.stringify(full)) <= maxBytes) return full;
+  let cut = full;
+  while (cut.length > 0 && Buffer.byteLength(JSON.stringify(`${cut}…`)) > maxBytes) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }
 
 export interface Submitted {
@@ -149,8 +175,12 @@ export async function submitRelease(
     target,
     imageTag: workflowId.split('/').pop() ?? '',
     initiator: opts.initiator,
-    summary: staticSummary(target, opts.images, compiled.plan.strategy.kind),
-    details: staticDetails(compiled.plan, opts.initiator),
+    summary: opts.retryOf
+      ? retrySummary(staticSummary(target, opts.images, compiled.plan.strategy.kind), opts.retryOf)
+      : staticSummary(target, opts.images, compiled.plan.strategy.kind),
+    details: opts.retryOf
+      ? `${staticDetails(compiled.plan, opts.initiator)}\n\n**Retry** of run \`${opts.retryOf.runId}\` (${opts.retryOf.ended}) by ${opts.retryOf.actor}${opts.retryOf.reason ? `: ${opts.retryOf.reason}` : ''}`
+      : staticDetails(compiled.plan, opts.initiator),
     ...(opts.retry ? { retry: true } : {}),
   };
   // Serialised on the server: every starter of this target talks to the same lane workflow.

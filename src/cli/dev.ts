@@ -1,5 +1,7 @@
 // `fledge dev up|down|status`: the embedded local stack.
 import type { Command } from 'commander';
+import { CliError, exitCodes } from './errors.js';
+import { isJson, outputOption } from './output.js';
 import { componentOrder, stackDown, stackStatus, stackUp, type ComponentName } from '../dev/stack/stack.js';
 
 function parseOnly(value: string | undefined): ComponentName[] | undefined {
@@ -7,7 +9,10 @@ function parseOnly(value: string | undefined): ComponentName[] | undefined {
   const names = value.split(',').map((s) => s.trim());
   const bad = names.filter((n) => !(componentOrder as string[]).includes(n));
   if (bad.length > 0)
-    throw new Error(`unknown component(s): ${bad.join(', ')}; known: ${componentOrder.join(', ')}`);
+    throw new CliError(
+      `unknown component(s): ${bad.join(', ')}; known: ${componentOrder.join(', ')}`,
+      exitCodes.invalidInput,
+    );
   return names as ComponentName[];
 }
 
@@ -32,10 +37,10 @@ export function registerDevCommands(program: Command): void {
   dev
     .command('status')
     .description('show each part with its PID and URL')
-    .option('-o, --output <format>', 'text or json', 'text')
+    .addOption(outputOption())
     .action(async (opts: { output: string }) => {
       const rows = await stackStatus();
-      if (opts.output === 'json') {
+      if (isJson(opts.output)) {
         console.log(JSON.stringify(rows, null, 2));
         return;
       }

@@ -10,6 +10,8 @@ export const exitCodes = {
   timeout: 7,
   notFound: 8,
   rejected: 9,
+  /** Ctrl-C while following a release (the release itself goes on). */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];

@@ -1,7 +1,9 @@
-// Operator commands: status, approve, pause, resume, promote, abort, list, history.
-import { userInfo } from 'node:os';
+// Operator commands: status (and --watch), approve, pause, resume, promote, abort, list.
+import { execFileSync } from 'node:child_process';
+import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { loadFledgeConfig } from '../config.js';
 import { connectClient, webUiWorkflowUrl } from '../starter.js';
@@ -13,8 +15,38 @@ import {
   type OperatorRequest,
 } from '../workflows/messages.js';
 import { exitCodes, CliError } from './errors.js';
+import { clock, isJson, out, outputOption, table, type Painter } from './output.js';
+import { describeResult } from './start.js';
+import {
+  followRelease,
+  outcomeColour,
+  outcomeExitCode,
+  phaseColour,
+  progressLine,
+  progressMode,
+  progressPrinter,
+} from './watch.js';
 
-/** `<namespace>/<name>` (a target: its lane's current release) or a workflow ID (`fledge/...`). */
+const quote = (v: string): string => `'${v.replace(/'/g, "\\'")}'`;
+
+/** A query with a deadline: a workflow no worker polls would otherwise keep the command waiting ~30 s. */
+export async function boundedQuery<T>(
+  client: Client,
+  query: () => Promise<T>,
+  timeoutMs: number,
+): Promise<T | null> {
+  try {
+    return await client.withDeadline(Date.now() + timeoutMs, query);
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw e;
+    return null;
+  }
+}
+
+/**
+ * `<namespace>/<name>` (a target: its lane's current release, else its latest) or a workflow ID (`fledge/...`).
+ * The lane answers when a worker runs; otherwise the releases are found by their search attributes.
+ */
 export async function resolveRelease(client: Client, ref: string): Promise<string> {
   if (ref.startsWith('fledge/')) return ref;
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(ref);
@@ -23,42 +55,128 @@ export async function resolveRelease(client: Client, ref: string): Promise<strin
       `"${ref}" is neither a release ID (fledge/...) nor a target <namespace>/<name>`,
       exitCodes.invalidInput,
     );
+  let lane;
   try {
-    const lane = await client.workflow.getHandle(laneWorkflowId(m[1], m[2])).query(laneStatusQuery);
-    const id = lane.current ?? lane.recent[lane.recent.length - 1]?.releaseId;
-    if (!id) throw new CliError(`target ${ref} has no releases yet`, exitCodes.notFound);
-    return id;
+    lane = await boundedQuery(
+      client,
+      () => client.workflow.getHandle(laneWorkflowId(m[1] ?? '', m[2] ?? '')).query(laneStatusQuery),
+      5000,
+    );
   } catch (e) {
     if (e instanceof WorkflowNotFoundError)
       throw new CliError(`unknown target ${ref}: no release was ever started for it`, exitCodes.notFound);
     throw e;
   }
+  const fromLane = lane ? (lane.current ?? lane.recent[lane.recent.length - 1]?.releaseId) : undefined;
+  if (fromLane) return fromLane;
+  // No worker answered (or the lane forgot): the running release, else the most recently started one.
+  let best: { id: string; running: boolean; started: number } | null = null;
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'releaseWorkflow' AND FledgeTarget = ${quote(ref)}`,
+  })) {
+    const cand = {
+      id: wf.workflowId,
+      running: wf.status.name === 'RUNNING',
+      started: wf.startTime.getTime(),
+    };
+    if (
+      !best ||
+      (cand.running && !best.running) ||
+      (cand.running === best.running && cand.started > best.started)
+    )
+      best = cand;
+  }
+  if (!best) throw new CliError(`target ${ref} has no releases yet`, exitCodes.notFound);
+  return best.id;
 }
 
-export function defaultActor(): string {
-  return process.env.FLEDGE_ACTOR ?? `${userInfo().username}@cli`;
+function gitUserEmail(): string | undefined {
+  try {
+    const email = execFileSync('git', ['config', '--get', 'user.email'], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return email || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-export function formatStatus(id: string, st: ReleaseStatus, link: string): string {
+function osIdentity(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+  return `${user}@${hostname()}`;
+}
+
+/**
+ * Who is acting, when `--actor`/`--initiator` is not given: `$FLEDGE_ACTOR`, else the git identity
+ * (`git config user.email`), else `<os user>@<host>`.
+ */
+export function defaultActor(
+  env: Record<string, string | undefined> = process.env,
+  sources: { gitEmail?: () => string | undefined; os?: () => string } = {},
+): string {
+  const fromEnv = env.FLEDGE_ACTOR?.trim();
+  if (fromEnv) return fromEnv;
+  return (sources.gitEmail ?? gitUserEmail)() ?? (sources.os ?? osIdentity)();
+}
+
+export function formatStatus(id: string, st: ReleaseStatus, link: string, p: Painter = out()): string {
+  const label = (s: string): string => p.bold(s.padEnd(11));
   const lines = [
-    `${st.target}  ${st.phase}${st.paused ? ` (paused by ${st.paused.by}: ${st.paused.reason})` : ''}  ${st.progressText}`,
-    `  release     ${id}`,
-    `  traffic     primary ${st.weights.primary}%  canary ${st.weights.canary}%${st.weights.mirror !== null ? `  mirror ${st.weights.mirror}%` : ''}${st.weights.abMatch ? '  A/B match → canary' : ''}`,
-    `  checks      ${st.failedChecks}/${st.threshold} failed`,
-    `  waiting for ${st.waitingFor}`,
+    `${p.bold(st.target)}  ${phaseColour(st.phase, p)}${st.paused ? p.yellow(` (paused by ${st.paused.by}: ${st.paused.reason})`) : ''}  ${st.progressText}`,
+    `  ${label('release')} ${id}`,
+    `  ${label('started')} ${new Date(st.startedAt).toISOString()}`,
+    `  ${label('traffic')} primary ${st.weights.primary}%  canary ${st.weights.canary}%${st.weights.mirror !== null ? `  mirror ${st.weights.mirror}%` : ''}${st.weights.abMatch ? '  A/B match → canary' : ''}`,
+    `  ${label('checks')} ${st.failedChecks > 0 ? p.red(`${st.failedChecks}/${st.threshold} failed`) : `${st.failedChecks}/${st.threshold} failed`}`,
+    `  ${label('waiting for')} ${st.waitingFor}`,
   ];
-  for (const m of st.lastAnalysis?.metrics ?? []) lines.push(`  metric      ${m.text}`);
+  for (const m of st.lastAnalysis?.metrics ?? [])
+    lines.push(`  ${label('metric')} ${m.ok ? m.text.replace(/✓$/, p.green('✓')) : p.red(m.text)}`);
+  for (const h of st.lastAnalysis?.hooks ?? [])
+    lines.push(
+      `  ${label('webhook')} ${h.name} ${h.ok ? p.green('✓') : p.red(`✗ ${h.message}`)}${h.status !== undefined ? ` (HTTP ${h.status})` : ''}`,
+    );
   if (st.pendingGate)
-    lines.push(`  gate        ${st.pendingGate.gate} pending — ${st.pendingGate.howToApprove}`);
-  if (st.outcome) lines.push(`  outcome     ${st.outcome}${st.reason ? ` — ${st.reason.message}` : ''}`);
-  lines.push(`  web ui      ${link}`);
+    lines.push(
+      `  ${label('gate')} ${p.yellow(`${st.pendingGate.gate} pending`)}${st.pendingGate.approvedBy ? ` (approved by ${st.pendingGate.approvedBy})` : ''} — ${st.pendingGate.howToApprove}`,
+    );
+  for (const a of st.operatorLog) {
+    const verdict = a.accepted
+      ? p.green('accepted')
+      : p.red(`rejected: ${a.rejectionReason ?? 'no reason recorded'}`);
+    lines.push(
+      `  ${label('operator')} ${clock(a.at)} ${a.action}${a.gate ? ` ${a.gate}` : ''} by ${a.actor}${a.reason ? `: "${a.reason}"` : ''} — ${verdict}${a.note ? ` (${a.note})` : ''}`,
+    );
+  }
+  if (st.outcome)
+    lines.push(
+      `  ${label('outcome')} ${outcomeColour(st.outcome, p)}${st.reason ? ` — ${st.reason.message}` : ''}`,
+    );
+  lines.push(`  ${label('web ui')} ${link}`);
   return lines.join('\n');
+}
+
+/** "has already ended: RolledBack — Failed checks threshold reached …" for a release that is not running. */
+async function endedText(client: Client, id: string, status: string): Promise<string> {
+  if (status !== 'COMPLETED') return `has already ended (${status.toLowerCase()})`;
+  try {
+    const r = (await client.workflow.getHandle(id).result()) as ReleaseResult;
+    return `has already ended: ${r.outcome} — ${r.reason.message}`;
+  } catch {
+    return 'has already ended';
+  }
 }
 
 async function sendAction(
   action: OperatorActionName,
   ref: string,
-  opts: { reason?: string; actor?: string; gate?: string; output?: string },
+  opts: { reason?: string; actor?: string; gate?: string; output: string },
 ): Promise<void> {
   const cfg = loadFledgeConfig();
   const client = await connectClient(cfg);
@@ -69,57 +187,142 @@ async function sendAction(
       reason: opts.reason ?? '',
       ...(opts.gate ? { gate: opts.gate } : {}),
     };
+    const handle = client.workflow.getHandle(id);
     let st: ReleaseStatus;
     try {
-      const desc = await client.workflow.getHandle(id).describe();
+      const desc = await handle.describe();
       if (desc.status.name !== 'RUNNING') {
         throw new CliError(
-          `${action} rejected: release ${id} has already ended (${desc.status.name.toLowerCase()})`,
+          `${action} rejected: release ${id} ${await endedText(client, id, desc.status.name)}; ${action} no longer applies`,
           exitCodes.rejected,
         );
       }
-      st = (await client.workflow.getHandle(id).executeUpdate(action, { args: [req] })) as ReleaseStatus;
+      st = (await handle.executeUpdate(action, { args: [req] })) as ReleaseStatus;
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) {
-        throw new CliError(
-          `${action} rejected: ${e.cause instanceof Error ? e.cause.message : e.message}`,
-          exitCodes.rejected,
-        );
+        const why = e.cause instanceof Error ? e.cause.message : e.message;
+        // Say where the release stands, so the operator knows what it waits for instead.
+        const now = (await boundedQuery(client, () => handle.query(statusQuery), 5000).catch(
+          () => null,
+        )) as ReleaseStatus | null;
+        const context = now
+          ? `\n  the release is ${now.phase}${now.paused ? ' (paused)' : ''}, ${now.progressText}, waiting for ${now.waitingFor}` +
+            (now.pendingGate ? `\n  pending gate: ${now.pendingGate.howToApprove}` : '')
+          : '';
+        throw new CliError(`${action} rejected: ${why}${context}`, exitCodes.rejected);
       }
       if (e instanceof WorkflowNotFoundError)
         throw new CliError(`release ${id} not found`, exitCodes.notFound);
       throw e;
     }
-    if (opts.output === 'json') console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
-    else
-      console.log(`${action} accepted (${req.actor}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id))}`);
+    if (isJson(opts.output)) {
+      console.log(JSON.stringify({ workflowId: id, action, request: req, status: st }, null, 2));
+      return;
+    }
+    const p = out();
+    console.log(
+      `${p.green(`${action} accepted`)} (${req.actor}${req.reason ? `: "${req.reason}"` : ''}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id), p)}`,
+    );
   } finally {
     await client.connection.close();
   }
 }
 
+async function showStatus(
+  ref: string,
+  opts: { output: string; watch?: boolean; timeout: string },
+): Promise<void> {
+  const cfg = loadFledgeConfig();
+  const client = await connectClient(cfg);
+  try {
+    const id = await resolveRelease(client, ref);
+    const link = webUiWorkflowUrl(cfg, id);
+    const json = isJson(opts.output);
+    const handle = client.workflow.getHandle(id);
+    let running: boolean;
+    let taskQueue: string;
+    try {
+      const desc = await handle.describe();
+      running = desc.status.name === 'RUNNING';
+      taskQueue = desc.taskQueue;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError)
+        throw new CliError(`release ${ref} not found`, exitCodes.notFound);
+      throw e;
+    }
+    const st = (await boundedQuery(
+      client,
+      () => handle.query(statusQuery),
+      running ? 20_000 : 5000,
+    )) as ReleaseStatus | null;
+    if (!st && running && !opts.watch)
+      throw new CliError(
+        `no Fledge worker answered the status query of ${id} (task queue ${taskQueue}): is a worker running?`,
+        exitCodes.infrastructure,
+      );
+    if (!opts.watch && st) {
+      if (json) console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
+      else console.log(formatStatus(id, st, link));
+      return;
+    }
+    if (!running) {
+      // Ended: the result is in history (no worker needed); --watch exits with the outcome's code.
+      const result = await followRelease(client, id, { timeoutMs: 10_000 });
+      if (json) console.log(JSON.stringify({ workflowId: id, status: st, result }, null, opts.watch ? 0 : 2));
+      else
+        console.log(
+          `${st ? formatStatus(id, st, link) : `${id}  (ended; no worker answered the status query)`}\n${describeResult(result, out())}`,
+        );
+      if (opts.watch) process.exitCode = outcomeExitCode(result.outcome);
+      return;
+    }
+    const mode = progressMode(json);
+    const printer = progressPrinter(mode, {
+      frame: (s) => formatStatus(id, s, link),
+      line: (s) => progressLine(s),
+    });
+    if (mode === 'lines') console.log(`watching ${id}  (${link})`);
+    if (st) printer.onStatus(st);
+    let result: ReleaseResult;
+    try {
+      result = await followRelease(client, id, {
+        timeoutMs: Number(opts.timeout) * 1000,
+        onStatus: printer.onStatus,
+      });
+      const final = (await boundedQuery(
+        client,
+        () => handle.query(statusQuery),
+        5000,
+      )) as ReleaseStatus | null;
+      if (final) printer.onStatus(final);
+    } finally {
+      printer.stop();
+    }
+    if (json) console.log(JSON.stringify({ workflowId: id, result }));
+    else console.log(describeResult(result, out()));
+    process.exitCode = outcomeExitCode(result.outcome);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Operator actions that override the analysis need a recorded reason; the others may carry one. */
+const reasonRequired: ReadonlySet<OperatorActionName> = new Set(['abort', 'promote']);
+
 export function registerOperatorCommands(program: Command): void {
   program
     .command('status')
-    .description('show a release: phase, step, weights, failed checks, metrics vs thresholds, pending gate')
+    .description(
+      'show a release: phase, step, weights, failed checks, metrics vs thresholds, pending gate, who did what',
+    )
     .argument('<release>', 'release ID (fledge/...) or target <namespace>/<name>')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (ref: string, opts: { output: string }) => {
-      const cfg = loadFledgeConfig();
-      const client = await connectClient(cfg);
-      try {
-        const id = await resolveRelease(client, ref);
-        const st = (await client.workflow.getHandle(id).query(statusQuery)) as ReleaseStatus;
-        if (opts.output === 'json') console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
-        else console.log(formatStatus(id, st, webUiWorkflowUrl(cfg, id)));
-      } catch (e) {
-        if (e instanceof WorkflowNotFoundError)
-          throw new CliError(`release ${ref} not found`, exitCodes.notFound);
-        throw e;
-      } finally {
-        await client.connection.close();
-      }
-    });
+    .option(
+      '-w, --watch',
+      'follow it until it ends (redrawn in place on a terminal, one line per change otherwise, JSON lines with -o json); exit code per outcome',
+    )
+    .option('--timeout <seconds>', 'with --watch: give up after this long (exit 7)', '3600')
+    .addOption(outputOption())
+    .action(showStatus);
 
   const help: Record<OperatorActionName, string> = {
     approve: 'open the pending gate (confirm-rollout, confirm-traffic-increase or confirm-promotion)',
@@ -132,18 +335,19 @@ export function registerOperatorCommands(program: Command): void {
     const cmd = program
       .command(action)
       .description(help[action])
-      .argument('<release>', 'release ID (fledge/...) or target <namespace>/<name>')
-      .requiredOption('-r, --reason <text>', 'why (recorded in the audit log)')
-      .option('--actor <name>', 'who is acting (default $FLEDGE_ACTOR or <user>@cli)')
-      .option('-o, --output <format>', 'text or json', 'text');
+      .argument('<release>', 'release ID (fledge/...) or target <namespace>/<name>');
+    if (reasonRequired.has(action))
+      cmd.requiredOption('-r, --reason <text>', 'why (required: recorded in the audit log and the result)');
+    else cmd.option('-r, --reason <text>', 'why (recorded in the audit log)');
+    cmd.option('--actor <name>', 'who is acting (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)');
     if (action === 'approve') cmd.option('--gate <gate>', 'which gate (default: the pending one)');
-    cmd.action(async (ref: string, opts: { reason: string; actor?: string; gate?: string; output: string }) =>
-      sendAction(action, ref, opts),
-    );
+    cmd
+      .addOption(outputOption())
+      .action(async (ref: string, opts: { reason?: string; actor?: string; gate?: string; output: string }) =>
+        sendAction(action, ref, opts),
+      );
   }
 }
-
-const quote = (v: string): string => `'${v.replace(/'/g, "\\'")}'`;
 
 /** A visibility query over Fledge's search attributes. */
 export function listQuery(opts: {
@@ -168,14 +372,16 @@ export function listQuery(opts: {
 export function registerListCommand(program: Command): void {
   program
     .command('list')
-    .description('running and recent releases, newest first, filtered by search attributes')
+    .description(
+      'running and recent releases (every run, retries included), newest first, by search attributes',
+    )
     .option('-n, --namespace <ns>', 'Kubernetes namespace of the target')
-    .option('-t, --target <ns/name>', 'target Deployment (namespace/name)')
+    .option('-t, --target <ns/name>', 'target Deployment (namespace/name): the releases of one target')
     .option('--phase <phase>', 'Flagger phase, e.g. Progressing, WaitingPromotion')
     .option('--outcome <outcome>', 'Promoted, RolledBack, Aborted, Superseded or Failed')
     .option('--running', 'only releases still in progress')
     .option('--limit <n>', 'at most this many', '20')
-    .option('-o, --output <format>', 'text or json', 'text')
+    .addOption(outputOption())
     .action(
       async (opts: {
         namespace?: string;
@@ -199,6 +405,7 @@ export function registerListCommand(program: Command): void {
             };
             rows.push({
               workflowId: wf.workflowId,
+              runId: wf.runId,
               status: wf.status.name,
               target: get('FledgeTarget'),
               tag: get('FledgeImageTag'),
@@ -210,7 +417,7 @@ export function registerListCommand(program: Command): void {
             });
             if (rows.length >= limit) break;
           }
-          if (opts.output === 'json') {
+          if (isJson(opts.output)) {
             console.log(JSON.stringify(rows, null, 2));
             return;
           }
@@ -218,14 +425,36 @@ export function registerListCommand(program: Command): void {
             console.log('no releases match');
             return;
           }
+          const p = out();
           console.log(
-            `${'TARGET'.padEnd(30)} ${'TAG'.padEnd(18)} ${'PHASE'.padEnd(17)} ${'WEIGHT'.padStart(6)}  ${'OUTCOME'.padEnd(11)} STARTED`,
+            table(
+              [
+                { header: 'TARGET' },
+                { header: 'TAG' },
+                { header: 'PHASE' },
+                { header: 'WEIGHT', align: 'right' },
+                { header: 'OUTCOME' },
+                { header: 'INITIATOR' },
+                { header: 'STARTED' },
+              ],
+              rows.map((r) => [
+                String(r.target ?? '-'),
+                String(r.tag ?? '-'),
+                r.phase ? phaseColour(String(r.phase), p) : '-',
+                String(r.weight ?? '-'),
+                r.outcome
+                  ? outcomeColour(String(r.outcome), p)
+                  : r.status === 'RUNNING'
+                    ? p.cyan('running')
+                    : r.status
+                      ? p.red(String(r.status).toLowerCase())
+                      : '-',
+                String(r.initiator ?? '-'),
+                String(r.started),
+              ]),
+              p,
+            ),
           );
-          for (const r of rows) {
-            console.log(
-              `${String(r.target ?? '-').padEnd(30)} ${String(r.tag ?? '-').padEnd(18)} ${String(r.phase ?? '-').padEnd(17)} ${String(r.weight ?? '-').padStart(6)}  ${String(r.outcome ?? (r.status === 'RUNNING' ? 'running' : '-')).padEnd(11)} ${r.started}`,
-            );
-          }
         } finally {
           await client.connection.close();
         }

@@ -2,15 +2,16 @@
 // with a code per outcome) and `fledge validate`.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { compileRelease, formatSpecErrors, parseCanaryYaml, parseImageArgs } from '../domain/spec/index.js';
 import { loadFledgeConfig } from '../config.js';
-import { connectClient, InvalidReleaseInput, releaseResult, submitRelease } from '../starter.js';
-import { statusQuery } from '../workflows/messages.js';
-import { CliError, exitCodes, type ExitCode } from './errors.js';
+import { connectClient, InvalidReleaseInput, submitRelease } from '../starter.js';
+import { CliError, exitCodes } from './errors.js';
 import { defaultActor } from './operate.js';
+import { isJson, out, outputOption, painter, type Painter } from './output.js';
+import { followRelease, outcomeColour, outcomeExitCode, progressLine } from './watch.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -25,23 +26,11 @@ function readSpec(file: string): string {
   }
 }
 
-export function outcomeExitCode(outcome: ReleaseResult['outcome']): ExitCode {
-  switch (outcome) {
-    case 'Promoted':
-      return exitCodes.promoted;
-    case 'RolledBack':
-      return exitCodes.rolledBack;
-    case 'Aborted':
-      return exitCodes.aborted;
-    case 'Superseded':
-      return exitCodes.superseded;
-    case 'Failed':
-      return exitCodes.infrastructure;
-  }
-}
+export { outcomeExitCode } from './watch.js';
 
-export function describeResult(r: ReleaseResult): string {
-  const lines = [`${r.outcome}: ${r.reason.message}`];
+/** The typed result in a few lines. Colourless unless a painter is given (the demo prints it too). */
+export function describeResult(r: ReleaseResult, p: Painter = painter(false)): string {
+  const lines = [`${outcomeColour(r.outcome, p)}: ${r.reason.message}`];
   if (r.failingCheck) {
     const fc = r.failingCheck;
     const range = fc.thresholdRange
@@ -59,6 +48,10 @@ export function describeResult(r: ReleaseResult): string {
   );
   for (const a of r.approvals)
     lines.push(`  approval       ${a.gate} by ${a.by} (${a.via})${a.reason ? `: ${a.reason}` : ''}`);
+  for (const a of r.operatorActions ?? [])
+    lines.push(
+      `  operator       ${a.action}${a.gate ? ` ${a.gate}` : ''} by ${a.actor}${a.reason ? `: "${a.reason}"` : ''} — ${a.accepted ? 'accepted' : `rejected: ${a.rejectionReason ?? 'no reason recorded'}`}`,
+    );
   return lines.join('\n');
 }
 
@@ -70,9 +63,12 @@ export function registerStartCommands(program: Command): void {
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
     .option('--wait', 'wait for the outcome, printing progress; exit code tells the outcome')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 7)', '3600')
-    .option('--retry', 'start a new run even if this release already ran')
-    .option('--initiator <who>', 'who starts the release (default $FLEDGE_ACTOR or <user>@cli)')
-    .option('-o, --output <format>', 'text or json', 'text')
+    .option('--retry', 'start a new run even if this release already ran (see also `fledge retry`)')
+    .option(
+      '--initiator <who>',
+      'who starts the release (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)',
+    )
+    .addOption(outputOption())
     .action(
       async (opts: {
         file: string;
@@ -105,7 +101,7 @@ export function registerStartCommands(program: Command): void {
               throw new CliError(`invalid input, nothing was started:\n${e.message}`, exitCodes.invalidInput);
             throw e;
           }
-          const json = opts.output === 'json';
+          const json = isJson(opts.output);
           if (!json) {
             console.log(
               `release ${sub.workflowId} (${sub.disposition}${sub.supersedes ? `, superseding ${sub.supersedes}` : ''})`,
@@ -116,52 +112,11 @@ export function registerStartCommands(program: Command): void {
             if (json) console.log(JSON.stringify(sub, null, 2));
             return;
           }
-          const handle = client.workflow.getHandle(sub.workflowId);
-          const deadline = Date.now() + Number(opts.timeout) * 1000;
-          let lastLine = '';
-          const poll = setInterval(() => {
-            handle
-              .query(statusQuery)
-              .then((raw) => {
-                const st = raw as ReleaseStatus;
-                const line = `${st.phase.padEnd(16)} ${st.progressText.padEnd(22)} canary ${String(st.weights.canary).padStart(3)}%  checks ${st.failedChecks}/${st.threshold}  ${st.waitingFor}`;
-                if (line !== lastLine && !json) console.log(line);
-                lastLine = line;
-              })
-              .catch(() => undefined);
-          }, 1000);
-          try {
-            const result = (await Promise.race([
-              releaseResult(client, sub.workflowId),
-              new Promise((_, reject) =>
-                setTimeout(
-                  () =>
-                    reject(
-                      new CliError(
-                        `timed out after ${opts.timeout} s waiting for ${sub.workflowId}`,
-                        exitCodes.timeout,
-                      ),
-                    ),
-                  Math.max(0, deadline - Date.now()),
-                ).unref(),
-              ),
-            ])) as ReleaseResult;
-            if (json) console.log(JSON.stringify({ ...sub, result }, null, 2));
-            else console.log(describeResult(result));
-            process.exitCode = outcomeExitCode(result.outcome);
-          } catch (e) {
-            if (e instanceof WorkflowFailedError) {
-              const cause = e.cause instanceof Error ? e.cause.message : e.message;
-              const invalid = (e.cause as { type?: string } | undefined)?.type === 'InvalidSpec';
-              throw new CliError(
-                `release ${sub.workflowId} failed: ${cause}`,
-                invalid ? exitCodes.invalidInput : exitCodes.infrastructure,
-              );
-            }
-            throw e;
-          } finally {
-            clearInterval(poll);
-          }
+          const result = await waitForOutcome(client, sub.workflowId, {
+            timeout: opts.timeout,
+            json,
+          });
+          if (json) console.log(JSON.stringify({ ...sub, result }, null, 2));
         } finally {
           await client.connection.close();
         }
@@ -173,7 +128,7 @@ export function registerStartCommands(program: Command): void {
     .description('validate a Canary spec (all problems at once, with line numbers) and show the release plan')
     .requiredOption('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
-    .option('-o, --output <format>', 'text or json', 'text')
+    .addOption(outputOption())
     .action((opts: { file: string; image: string[]; output: string }) => {
       const parsed = parseCanaryYaml(readSpec(opts.file), opts.file);
       if (!parsed.ok) throw new CliError(formatSpecErrors(parsed.errors, opts.file), exitCodes.invalidInput);
@@ -181,21 +136,49 @@ export function registerStartCommands(program: Command): void {
       const images = opts.image.length > 0 ? parseImageArgs(opts.image) : { ok: true as const, value: {} };
       if (!images.ok) throw new CliError(formatSpecErrors(images.errors), exitCodes.invalidInput);
       const compiled = compileRelease(parsed.value, images.value);
-      if (opts.output === 'json') {
+      if (isJson(opts.output)) {
         console.log(JSON.stringify(compiled, null, 2));
         return;
       }
-      const p = compiled.plan;
+      const p = out();
+      const plan = compiled.plan;
       const steps =
-        p.strategy.kind === 'canary'
-          ? `weights ${p.strategy.weights.join(', ')}`
-          : `${p.strategy.iterations} iterations`;
-      console.log(`${opts.file}: valid`);
-      console.log(`  target     ${p.target.namespace}/${p.target.name} via ${p.provider}`);
+        plan.strategy.kind === 'canary'
+          ? `weights ${plan.strategy.weights.join(', ')}`
+          : `${plan.strategy.iterations} iterations`;
+      console.log(`${opts.file}: ${p.green('valid')}`);
+      console.log(`  target     ${plan.target.namespace}/${plan.target.name} via ${plan.provider}`);
       console.log(
-        `  strategy   ${p.strategy.kind}: ${steps}; interval ${p.interval}; threshold ${p.threshold}`,
+        `  strategy   ${plan.strategy.kind}: ${steps}; interval ${plan.interval}; threshold ${plan.threshold}`,
       );
-      console.log(`  metrics    ${p.metrics.map((m) => m.name).join(', ') || 'none'}`);
-      console.log(`  webhooks   ${p.hooks.map((h) => `${h.name} (${h.type})`).join(', ') || 'none'}`);
+      console.log(`  metrics    ${plan.metrics.map((m) => m.name).join(', ') || 'none'}`);
+      console.log(`  webhooks   ${plan.hooks.map((h) => `${h.name} (${h.type})`).join(', ') || 'none'}`);
     });
+}
+
+/**
+ * `--wait`: progress lines until the release ends (none with -o json), then the result in words; the exit code
+ * tells the outcome. Returns the result (for -o json output).
+ */
+export async function waitForOutcome(
+  client: Client,
+  workflowId: string,
+  opts: { timeout: string; json: boolean; afterRunId?: string },
+): Promise<ReleaseResult> {
+  const p = out();
+  let last = '';
+  const print = (st: ReleaseStatus): void => {
+    const line = progressLine(st, p);
+    if (line !== last) console.log(line);
+    last = line;
+  };
+  const result = await followRelease(client, workflowId, {
+    timeoutMs: Number(opts.timeout) * 1000,
+    waitForStart: true,
+    ...(opts.afterRunId ? { afterRunId: opts.afterRunId } : {}),
+    ...(opts.json ? {} : { onStatus: print }),
+  });
+  if (!opts.json) console.log(describeResult(result, p));
+  process.exitCode = outcomeExitCode(result.outcome);
+  return result;
 }
