@@ -224,6 +224,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       metrics: MetricPlan[],
       phase: string,
     ): Promise<{ hooks: HookResult[]; metrics: MetricResult[] }> => {
+      const startedAt = performance.now();
       const hookResults = await callHooks(ctx, hooks, phase);
       const metricResults = await Promise.all(
         metrics.map(async (m): Promise<MetricResult> => {
@@ -242,6 +243,10 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       );
       for (const m of metricResults)
         deps.observer?.observeMetric({ ...ctx.target, metric: m.name, value: m.value });
+      deps.observer?.observeAnalysisDuration?.({
+        ...ctx.target,
+        seconds: (performance.now() - startedAt) / 1000,
+      });
       return { hooks: hookResults, metrics: metricResults };
     },
 

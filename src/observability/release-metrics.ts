@@ -18,7 +18,7 @@
 //   release counts in neither (Flagger restarts the analysis on a new revision without counting).
 // - flagger_canary_metric_analysis{name,namespace,metric}: the last value of each analysis metric.
 // - flagger_canary_duration_seconds{name,namespace}: Flagger's histogram (default buckets) of the time ONE
-//   analysis tick took — not the release. Fed by `observeAnalysisDuration`, if the caller reports ticks.
+//   analysis tick took (rollout webhooks + metric queries, measured by the runAnalysis activity) — not the release.
 // `name` is the target Deployment's name (Flagger's spec.targetRef.name), as in Flagger.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -65,6 +65,10 @@ describe('release end to end', () => {
       expect(series(`^fledge_release_duration_seconds_count\\{.*${nsl}.*outcome="Promoted".*\\} 1$`)).toBe(
         true,
       );
+      // One observation per analysis tick (2 steps, each analysed before the weight moves on).
+      expect(series(`^flagger_canary_duration_seconds_count\\{name="podinfo",${nsl}\\} [1-9]\\d*$`)).toBe(
+        true,
+      );
       const pre = (await e.hooks.calls('/acceptance')).filter(
         (c) => (c.body as { namespace?: string })?.namespace === ns.name,
       );
