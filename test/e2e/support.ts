@@ -25,14 +25,15 @@ export interface E2E {
   stop: () => Promise<void>;
 }
 
-export async function startE2E(prefix: string): Promise<E2E> {
+/** `env` overrides the worker's and client's configuration (e.g. another Temporal server's address). */
+export async function startE2E(prefix: string, env: Record<string, string> = {}): Promise<E2E> {
   const taskQueue = `e2e-${prefix}-${Date.now().toString(36)}`;
   // Slack AlertProviders in e2e specs post to the stack's fake Slack (specs without alerts notify nobody).
   process.env.FLEDGE_SLACK_TOKEN ??= 'xoxb-fledge-e2e';
   process.env.FLEDGE_SLACK_API_URL ??= `${stack().urls.fakeSlack}/api/`;
   process.env.FLEDGE_GRAFANA_URL ??=
     'https://grafana.example.com/d/fledge?var-namespace={namespace}&var-target={name}';
-  const cfg = { ...loadFledgeConfig({ ...process.env, FLEDGE_TASK_QUEUE: taskQueue }) };
+  const cfg = { ...loadFledgeConfig({ ...process.env, ...env, FLEDGE_TASK_QUEUE: taskQueue }) };
   const { metrics, registry } = createReleaseMetrics();
   const { worker, connection } = await createFledgeWorker(cfg, { metrics });
   const running = worker.run();
