@@ -2,7 +2,11 @@
 import type { Command } from 'commander';
 import { CliError, exitCodes } from './errors.js';
 import { isJson, outputOption } from './output.js';
-import { componentOrder, stackDown, stackStatus, stackUp, type ComponentName } from '../dev/stack/stack.js';
+import { componentOrder, type ComponentName } from '../dev/stack/components.js';
+
+// The orchestration (process spawning, Kubernetes and Temporal clients) loads only when a dev command runs:
+// every other command starts faster without it.
+const stack = () => import('../dev/stack/stack.js');
 
 function parseOnly(value: string | undefined): ComponentName[] | undefined {
   if (!value) return undefined;
@@ -25,21 +29,21 @@ export function registerDevCommands(program: Command): void {
     .description('start every part of the local stack (idempotent; already-running parts are kept)')
     .option('--only <components>', `comma-separated subset of: ${componentOrder.join(', ')}`)
     .action(async (opts: { only?: string }) => {
-      await stackUp({ only: parseOnly(opts.only) });
+      await (await stack()).stackUp({ only: parseOnly(opts.only) });
     });
   dev
     .command('down')
     .description('stop exactly the processes `dev up` started (PID files)')
     .option('--purge', 'also delete the state directory (cluster data, Temporal DB, logs)')
     .action(async (opts: { purge?: boolean }) => {
-      await stackDown({ purge: opts.purge });
+      await (await stack()).stackDown({ purge: opts.purge });
     });
   dev
     .command('status')
     .description('show each part with its PID and URL')
     .addOption(outputOption())
     .action(async (opts: { output: string }) => {
-      const rows = await stackStatus();
+      const rows = await (await stack()).stackStatus();
       if (isJson(opts.output)) {
         console.log(JSON.stringify(rows, null, 2));
         return;

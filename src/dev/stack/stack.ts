@@ -16,33 +16,10 @@ import {
   writeKubeconfig,
   type KubeCredentials,
 } from './kube.js';
+import { componentOrder, type ComponentName } from './components.js';
 import { isOurProcess, readPid, startProcess, stopProcess, tailLog, type SpawnSpec } from './process.js';
 
-export type ComponentName =
-  | 'etcd'
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kwok'
-  | 'temporal'
-  | 'prometheus'
-  | 'mesh-sim'
-  | 'fake-slack'
-  | 'webhook-service';
-
-/** Start order; `down` uses the reverse. */
-export const componentOrder: ComponentName[] = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'kwok',
-  'temporal',
-  'prometheus',
-  'mesh-sim',
-  'fake-slack',
-  'webhook-service',
-];
+export { componentOrder, type ComponentName } from './components.js';
 
 interface Ctx {
   cfg: StackConfig;
