@@ -242,7 +242,8 @@ describe.concurrent('fledge CLI on running releases', () => {
       const kinds = h.entries.map((x) => x.kind);
       for (const k of ['started', 'phase', 'traffic', 'hooks', 'analysis', 'workload', 'outcome'])
         expect(kinds).toContain(k);
-      expect(h.entries.find((x) => x.kind === 'analysis')?.text).toMatch(
+      // The last analysis before promotion passed (the first tick may see no traffic yet on a loaded machine).
+      expect(h.entries.filter((x) => x.kind === 'analysis').at(-1)?.text).toMatch(
         /request-success-rate [\d.]+ \(min 99\) ✓/,
       );
       expect(h.entries.at(-1)).toMatchObject({ kind: 'outcome', text: expect.stringMatching(/^Promoted/) });
@@ -256,7 +257,9 @@ describe.concurrent('fledge CLI on running releases', () => {
     try {
       const target = `${ns.name}/podinfo`;
       const file = specFile(ns.name, 'gate', {
-        analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
+        // A 20 s interval keeps the gate well ahead of the early approve and the pause (two CLI runs, seconds
+        // each on a loaded machine); once paused, nothing advances until the resume.
+        analysis: '    interval: 20s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
         fledge: '  fledge:\n    manualGates: [confirm-promotion]\n',
       });
       const started = await fledge(['start', '-f', file, '--image', `app=${v2}`, '-o', 'json']);
