@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ReleaseResult } from '../../src/domain/result.js';
 import type { ReleaseStatus } from '../../src/domain/status.js';
+import { releaseHistory } from '../../src/cli/history.js';
 import { loadToolPaths } from '../../src/dev/stack/config.js';
 import { submitRelease } from '../../src/starter.js';
 import { pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/messages.js';
@@ -114,6 +115,27 @@ describe('continue-as-new', () => {
       const replies = (msgs[0]?.replies ?? []).map((r) => r.text ?? '');
       expect(replies[0]).toMatch(/New revision detected/);
       expect(replies.some((r) => /promot/i.test(r))).toBe(true);
+
+      // `fledge history` reads the whole chain, oldest run first: the operator actions of run 1, the hand-over, the outcome.
+      const { history } = await releaseHistory(e.client, sub.workflowId);
+      expect(history.runIds).toHaveLength(runs.length);
+      expect(history.runIds[0]).toBe(firstRunId);
+      expect(history.status).toBe('COMPLETED');
+      const kinds = history.entries.map((x) => x.kind);
+      expect(kinds.filter((k) => k === 'continued')).toHaveLength(runs.length - 1);
+      expect(
+        history.entries
+          .filter((x) => x.kind === 'operator')
+          .map((x) => [x.operator?.action, x.operator?.actor]),
+      ).toEqual([
+        ['pause', 'carol'],
+        ['resume', 'carol'],
+      ]);
+      expect(kinds.indexOf('operator')).toBeLessThan(kinds.indexOf('continued'));
+      expect(history.entries.at(-1)).toMatchObject({
+        kind: 'outcome',
+        text: expect.stringMatching(/^Promoted/),
+      });
 
       await recordHistory(e.client, sub.workflowId, 'release-continued-as-new-first', firstRunId);
       await recordHistory(e.client, sub.workflowId, 'release-continued-as-new-last', last?.runId);
