@@ -1,4 +1,5 @@
 // Typed client of the fake Slack's test endpoints (/_messages, /_attempts, /_fail), for tests and dev tooling.
+import { jsonRequest } from '../http.js';
 import type { ActiveFailure, FailSpec, FakeSlackAttempt, FakeSlackMessage } from './protocol.js';
 
 export class FakeSlackClient {
@@ -14,16 +15,8 @@ export class FakeSlackClient {
     return `${this.baseUrl}/api/`;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`fake-slack ${method} ${path}: HTTP ${res.status}: ${text.trim()}`);
-    return JSON.parse(text) as T;
+  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return jsonRequest<T>('fake-slack', this.baseUrl, method, path, body);
   }
 
   /** Top-level messages (oldest first) with their update history and thread replies. */

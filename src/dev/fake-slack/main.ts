@@ -2,6 +2,7 @@
 // Run: node --import tsx src/dev/fake-slack/main.ts [--port N] [--host H] [--token T ...]
 // Default port: loadStackConfig().ports.fakeSlack (env FLEDGE_FAKE_SLACK_PORT); slackApiUrl = <url>/api/.
 import { parseArgs } from 'node:util';
+import { exitOnSignals, portArg } from '../http.js';
 import { loadStackConfig } from '../stack/config.js';
 import { startFakeSlack } from './server.js';
 
@@ -19,9 +20,7 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
     strict: true,
   });
   const stack = loadStackConfig();
-  const port = args.port === undefined ? stack.ports.fakeSlack : Number(args.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port=${args.port} is not a valid port`);
+  const port = portArg(args.port, stack.ports.fakeSlack);
   const slack = await startFakeSlack({
     port,
     host: args.host ?? '127.0.0.1',
@@ -32,16 +31,7 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
     `listening on ${slack.url} (slackApiUrl ${slack.apiUrl}; test endpoints /_messages /_attempts /_fail /_reset /healthz)`,
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    setTimeout(() => process.exit(0), 2000).unref();
-    void slack.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(log, slack.close);
 }
 
 main().catch((e: unknown) => {

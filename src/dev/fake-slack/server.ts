@@ -21,7 +21,7 @@
 // Channels are echoed as given (real Slack answers with the channel ID even for "#name").
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from '../http.js';
 import { z } from 'zod';
 import {
   failSpecSchema,
@@ -591,24 +591,13 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
       );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, host);
   const url = `http://${host}:${port}`;
   return {
     url,
     apiUrl: `${url}/api/`,
     host,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

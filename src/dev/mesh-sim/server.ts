@@ -1,5 +1,6 @@
 // I/O: the HTTP endpoints Prometheus and humans read: /metrics, /healthz, /debug.
 import { createServer, type Server } from 'node:http';
+import { listen } from '../http.js';
 
 export interface ServerHandlers {
   metrics(): string;
@@ -7,7 +8,7 @@ export interface ServerHandlers {
   debug(): unknown;
 }
 
-export function startServer(host: string, port: number, h: ServerHandlers): Promise<Server> {
+export async function startServer(host: string, port: number, h: ServerHandlers): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string): void => {
@@ -24,11 +25,6 @@ export function startServer(host: string, port: number, h: ServerHandlers): Prom
       send(500, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
     }
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  await listen(server, port, host);
+  return server;
 }

@@ -1,4 +1,5 @@
 // Typed client of the webhook test service, for tests and dev tooling.
+import { jsonRequest } from '../http.js';
 import type { ActiveProgram, GateKind, GateState, ProgramSpec, RecordedCall } from './protocol.js';
 
 export interface GateResponse {
@@ -13,16 +14,8 @@ export class WebhookServiceClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`webhook-service ${method} ${path}: HTTP ${res.status}: ${text.trim()}`);
-    return JSON.parse(text) as T;
+  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return jsonRequest<T>('webhook-service', this.baseUrl, method, path, body);
   }
 
   /** Recorded hook calls, oldest first; only those whose path starts with `pathPrefix` when given. */

@@ -2,6 +2,7 @@
 // Run: node --import tsx src/dev/webhook-service/main.ts [--port N] [--host H]
 // Default port: loadStackConfig().ports.webhook (env FLEDGE_WEBHOOK_PORT). It never executes commands.
 import { parseArgs } from 'node:util';
+import { exitOnSignals, portArg } from '../http.js';
 import { loadStackConfig } from '../stack/config.js';
 import { startWebhookService } from './server.js';
 
@@ -15,24 +16,13 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
     strict: true,
   });
   const stack = loadStackConfig();
-  const port = args.port === undefined ? stack.ports.webhook : Number(args.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port=${args.port} is not a valid port`);
+  const port = portArg(args.port, stack.ports.webhook);
   const service = await startWebhookService({ port, host: args.host ?? '127.0.0.1', log });
   log(
     `listening on ${service.url} (hooks on any path; /gate/*, /rollback/*; control: /_calls /_program /_gates /_reset /healthz)`,
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    setTimeout(() => process.exit(0), 2000).unref();
-    void service.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(log, service.close);
 }
 
 main().catch((e: unknown) => {

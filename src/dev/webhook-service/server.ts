@@ -19,7 +19,7 @@
 // until opened, the rollback flag kept apart from the gate; open/close answer 202. Unlike the loadtester,
 // a body without a non-empty name and namespace is refused with 400 and says why.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from '../http.js';
 import type { z } from 'zod';
 import {
   flaggerPayloadSchema,
@@ -392,24 +392,15 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, host);
   return {
     url: `http://${host}:${port}`,
     host,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      return closeServer(server);
+    },
   };
 }
