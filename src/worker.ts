@@ -1,5 +1,5 @@
 // Composition root: wires the integrations into activities and runs the Temporal worker.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -107,7 +107,10 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a program (not imported): compare real paths, so a symlinked entry (/usr/local/bin, npm bin links, an
+// image layer linking /app) still starts the worker instead of exiting silently.
+const entry = process.argv[1];
+if (entry && existsSync(entry) && realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
