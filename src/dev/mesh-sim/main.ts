@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { closeServer, exitOnSignals } from '../http.js';
 import { loadStackConfig } from '../stack/config.js';
 import {
   configMapName,
@@ -163,18 +164,12 @@ async function main(
     last = now;
   }, tickMs);
 
-  const stop = (signal: string): void => {
-    if (stopping) return;
+  exitOnSignals(log, () => {
     stopping = true;
-    log(`${signal}: stopping`);
     clearInterval(tick);
     if (pollTimer) clearTimeout(pollTimer);
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 2000).unref();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+    return closeServer(server);
+  });
 }
 
 main().catch((e: unknown) => {

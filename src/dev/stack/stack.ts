@@ -19,8 +19,6 @@ import {
 import { componentOrder, type ComponentName } from './components.js';
 import { isOurProcess, readPid, startProcess, stopProcess, tailLog, type SpawnSpec } from './process.js';
 
-export { componentOrder, type ComponentName } from './components.js';
-
 interface Ctx {
   cfg: StackConfig;
   tools: ToolPaths;
