@@ -211,7 +211,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     ),
 
     promotePrimary: guarded(async (ctx: ReleaseContext): Promise<Record<string, string>> =>
-      deps.workloads.promote(ctx.target),
+      deps.workloads.promote(ctx.target, { autoscaled: ctx.autoscalerRef !== undefined }),
     ),
 
     runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> =>

@@ -118,3 +118,89 @@ describe('Deployment workload controller', () => {
     expect((missing as WorkloadError).kind).toBe('not-found');
   });
 });
+
+describe('primary capacity and spec across releases (regression: promotion halved the primary)', () => {
+  const t = () => ({ namespace: ns.name, name: 'sized' });
+  const labels = { app: 'sized' };
+  const v1 = 'ghcr.io/stefanprodan/podinfo:6.5.0';
+
+  /** The target as a user writes it: 3 replicas and the fields a promotion must carry to the primary. */
+  const target = (): k8s.V1Deployment => {
+    const d = deployment('sized', ns.name, v1, labels, 3);
+    d.metadata = { ...d.metadata, labels: { ...labels, team: 'checkout' }, annotations: { owner: 'sre' } };
+    d.spec!.minReadySeconds = 1;
+    d.spec!.revisionHistoryLimit = 4;
+    d.spec!.progressDeadlineSeconds = 120;
+    d.spec!.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    d.spec!.template.metadata = {
+      labels: { ...labels, tier: 'web' },
+      annotations: { 'prometheus.io/scrape': 'true' },
+    };
+    d.spec!.template.spec!.containers[0] = {
+      ...d.spec!.template.spec!.containers[0]!,
+      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+      readinessProbe: {
+        httpGet: { path: '/readyz', port: 9898 as unknown as k8s.IntOrString },
+        periodSeconds: 5,
+      },
+    };
+    return d;
+  };
+
+  /** Every field of the primary the model fixes, read back from the apiserver. */
+  const primaryShape = async () => {
+    const p = await c.apps.readNamespacedDeployment({ name: 'sized-primary', namespace: ns.name });
+    const ctr = p.spec?.template.spec?.containers[0];
+    return {
+      replicas: p.spec?.replicas,
+      minReadySeconds: p.spec?.minReadySeconds,
+      revisionHistoryLimit: p.spec?.revisionHistoryLimit,
+      progressDeadlineSeconds: p.spec?.progressDeadlineSeconds,
+      strategy: p.spec?.strategy,
+      selector: p.spec?.selector.matchLabels,
+      labels: p.metadata?.labels,
+      podLabels: p.spec?.template.metadata?.labels,
+      podAnnotations: p.spec?.template.metadata?.annotations,
+      image: ctr?.image,
+      resources: ctr?.resources,
+      readinessPath: ctr?.readinessProbe?.httpGet?.path,
+    };
+  };
+  const expected = (image: string) => ({
+    replicas: 3,
+    minReadySeconds: 1,
+    revisionHistoryLimit: 4,
+    progressDeadlineSeconds: 120,
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    selector: { app: 'sized-primary' },
+    labels: { app: 'sized-primary', team: 'checkout' },
+    podLabels: { app: 'sized-primary', tier: 'web' },
+    podAnnotations: { 'prometheus.io/scrape': 'true' },
+    image,
+    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    readinessPath: '/readyz',
+  });
+
+  /** One release as the workflow drives it: canary up with the new image, promote, canary back to zero. */
+  const release = async (image: string) => {
+    await ctl.setCanaryImages(t(), { app: image });
+    expect(await ctl.scaleCanary(t(), 'up')).toBe(3);
+    await ctl.promote(t());
+    expect(await ctl.scaleCanary(t(), 'zero')).toBe(0);
+  };
+
+  it('keeps the primary at the target replicas and carries strategy, probes, resources and labels through two promotions', async () => {
+    await c.apps.createNamespacedDeployment({ namespace: ns.name, body: target() });
+    await ctl.ensurePrimary(t());
+    expect(await primaryShape()).toEqual(expected(v1));
+    await ctl.scaleCanary(t(), 'zero');
+    await release('ghcr.io/stefanprodan/podinfo:6.5.1');
+    expect(await primaryShape()).toEqual(expected('ghcr.io/stefanprodan/podinfo:6.5.1'));
+    // The second release scales the canary from zero to the primary's capacity, and the primary keeps it.
+    await release('ghcr.io/stefanprodan/podinfo:6.5.2');
+    expect(await primaryShape()).toEqual(expected('ghcr.io/stefanprodan/podinfo:6.5.2'));
+    // Re-initialisation (a retry or a new release) never resizes an existing primary.
+    expect((await ctl.ensurePrimary(t())).created).toBe(false);
+    expect((await primaryShape()).replicas).toBe(3);
+  });
+});

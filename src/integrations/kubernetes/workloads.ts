@@ -2,6 +2,11 @@
 // zero between releases), `deployment/<name>-primary` serves stable traffic and is created from the target on
 // the first release; Services `<svc>`, `<svc>-primary`, `<svc>-canary`. Every write is an idempotent
 // server-side apply with field manager "fledge"; every call goes through the request budget.
+//
+// Server-side apply semantics bind every apply here: a field the manager applied before and leaves out of the
+// next apply is REMOVED by the apiserver (and falls back to its default). So each apply of an object sends the
+// whole of what Fledge owns on it — the primary Deployment is always built by `primaryDeployment()`, for its
+// creation and for every promotion alike (a partial promotion apply once reset the primary's replicas to 1).
 import * as k8s from '@kubernetes/client-node';
 import type { RequestBudget } from './budget.js';
 import { applyPatchOptions, fieldManager } from './client.js';
@@ -77,6 +82,75 @@ export function primaryTemplate(target: k8s.V1Deployment): k8s.V1PodTemplateSpec
   return tpl;
 }
 
+/**
+ * Target annotations never copied to the primary: the controller's bookkeeping and client-side apply state
+ * belong to the target object, not to its copy.
+ */
+export const excludedAnnotationPrefixes = [
+  'deployment.kubernetes.io/',
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'fledge.dev/',
+] as const;
+
+function copiedAnnotations(target: k8s.V1Deployment): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(target.metadata?.annotations ?? {}))
+    if (!excludedAnnotationPrefixes.some((p) => k.startsWith(p))) out[k] = v;
+  return out;
+}
+
+/**
+ * The replica count the primary must run (Flagger's model): the target's `spec.replicas` while the user asks
+ * for more than zero (first release, or GitOps re-applied the Deployment), else what the primary runs now —
+ * the target itself sits at zero between releases. With an autoscaler the HPA owns the count, so what the
+ * primary runs now comes first (applying the same value changes nothing). Never below 1.
+ */
+export function desiredPrimaryReplicas(
+  target: k8s.V1Deployment,
+  primary?: k8s.V1Deployment,
+  opts: { autoscaled?: boolean } = {},
+): number {
+  const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
+  const own = positive(target.spec?.replicas);
+  const current = positive(primary?.spec?.replicas);
+  return (opts.autoscaled ? (current ?? own) : (own ?? current)) ?? 1;
+}
+
+/**
+ * The whole primary Deployment as Fledge owns it, from the target: metadata (labels with the selector value
+ * suffixed `-primary`, annotations minus `excludedAnnotationPrefixes`), replicas, selector, pod template,
+ * strategy, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit. Used for creation and promotion.
+ */
+export function primaryDeployment(target: k8s.V1Deployment, replicas: number): k8s.V1Deployment {
+  const { key, value } = selectorLabel(target);
+  const ns = target.metadata?.namespace;
+  const name = primaryName(target.metadata?.name ?? '');
+  const spec = target.spec;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      ...(ns ? { namespace: ns } : {}),
+      labels: { ...(target.metadata?.labels ?? {}), [key]: `${value}-primary` },
+      annotations: { ...copiedAnnotations(target), 'fledge.dev/primary-of': target.metadata?.name ?? '' },
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: { [key]: `${value}-primary` } },
+      template: primaryTemplate(target),
+      ...(spec?.strategy ? { strategy: spec.strategy } : {}),
+      ...(spec?.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}),
+      ...(spec?.progressDeadlineSeconds !== undefined
+        ? { progressDeadlineSeconds: spec.progressDeadlineSeconds }
+        : {}),
+      ...(spec?.revisionHistoryLimit !== undefined
+        ? { revisionHistoryLimit: spec.revisionHistoryLimit }
+        : {}),
+    },
+  };
+}
+
 export function imagesOf(dep: k8s.V1Deployment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of dep.spec?.template?.spec?.containers ?? []) if (c.image) out[c.name] = c.image;
@@ -144,11 +218,14 @@ export interface WorkloadController {
   ensureServices(t: WorkloadTarget, ports: ServicePorts): Promise<void>;
   /** Sets the given container images on the target (the canary slot). Unknown containers are an error. */
   setCanaryImages(t: WorkloadTarget, images: Record<string, string>): Promise<void>;
-  /** Scales the canary slot: to the primary's replica count ('up') or to zero. */
+  /** Scales the canary slot: to the target's replicas, else the primary's ('up'), or to zero. */
   scaleCanary(t: WorkloadTarget, to: 'up' | 'zero'): Promise<number>;
   readiness(t: WorkloadTarget, which: 'canary' | 'primary', thresholdPct: number): Promise<Readiness>;
-  /** Copies the target's pod template to the primary (labels rewritten), which starts its rolling update. */
-  promote(t: WorkloadTarget): Promise<Record<string, string>>;
+  /**
+   * Applies the whole primary from the target (template, replicas, strategy, …; see `primaryDeployment`), which
+   * starts its rolling update. `autoscaled`: an HPA owns the primary's replicas, keep its current count.
+   */
+  promote(t: WorkloadTarget, opts?: { autoscaled?: boolean }): Promise<Record<string, string>>;
   images(t: WorkloadTarget, which: 'canary' | 'primary'): Promise<Record<string, string>>;
   /** `<hpa>-primary` from the target's HPA, retargeted at the primary. */
   ensurePrimaryHpa(
@@ -193,34 +270,7 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-      const { key, value } = selectorLabel(target);
-      const replicas = target.spec?.replicas && target.spec.replicas > 0 ? target.spec.replicas : 1;
-      const body: k8s.V1Deployment = {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: {
-          name: primaryName(t.name),
-          namespace: t.namespace,
-          labels: { ...(target.metadata?.labels ?? {}), [key]: `${value}-primary` },
-          annotations: { 'fledge.dev/primary-of': t.name },
-          ownerReferences: undefined,
-        },
-        spec: {
-          replicas,
-          selector: { matchLabels: { [key]: `${value}-primary` } },
-          template: primaryTemplate(target),
-          ...(target.spec?.strategy ? { strategy: target.spec.strategy } : {}),
-          ...(target.spec?.minReadySeconds !== undefined
-            ? { minReadySeconds: target.spec.minReadySeconds }
-            : {}),
-          ...(target.spec?.progressDeadlineSeconds !== undefined
-            ? { progressDeadlineSeconds: target.spec.progressDeadlineSeconds }
-            : {}),
-          ...(target.spec?.revisionHistoryLimit !== undefined
-            ? { revisionHistoryLimit: target.spec.revisionHistoryLimit }
-            : {}),
-        },
-      };
+      const body = primaryDeployment(target, desiredPrimaryReplicas(target));
       const created = await applyDeployment(t.namespace, primaryName(t.name), body);
       return { created: true, primaryImages: imagesOf(created) };
     },
@@ -299,8 +349,10 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
     async scaleCanary(t, to) {
       let replicas = 0;
       if (to === 'up') {
+        // Flagger's ScaleFromZero: the target's own replicas when the user set some, else the primary's.
+        const target = await read(t.namespace, t.name);
         const primary = await read(t.namespace, primaryName(t.name));
-        replicas = primary.spec?.replicas && primary.spec.replicas > 0 ? primary.spec.replicas : 1;
+        replicas = desiredPrimaryReplicas(target, primary);
       }
       await budget.call(() =>
         apps.patchNamespacedDeploymentScale(
@@ -316,17 +368,12 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
       return deploymentReadiness(dep, thresholdPct);
     },
 
-    async promote(t) {
+    async promote(t, opts) {
       const target = await read(t.namespace, t.name);
       const primary = await read(t.namespace, primaryName(t.name));
-      const tpl = primaryTemplate(target);
-      await applyDeployment(t.namespace, primaryName(t.name), {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: primaryName(t.name), namespace: t.namespace },
-        spec: { selector: primary.spec?.selector ?? {}, template: tpl },
-      });
-      return imagesOf({ spec: { selector: {}, template: tpl } });
+      const body = primaryDeployment(target, desiredPrimaryReplicas(target, primary, opts));
+      await applyDeployment(t.namespace, primaryName(t.name), body);
+      return imagesOf(body);
     },
 
     async images(t, which) {
