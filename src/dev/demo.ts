@@ -16,6 +16,14 @@ import { createFledgeWorker } from '../worker.js';
 import { projectRoot } from './stack/config.js';
 import { stackUp } from './stack/stack.js';
 import { FakeSlackClient } from './fake-slack/client.js';
+import {
+  captureBaseline,
+  formatVerdict,
+  oracleSpecFromYaml,
+  verifyEndState,
+  watchPrimaryCapacity,
+  type Verdict,
+} from './oracle.js';
 
 // A fresh namespace per run: releases (and their IDs) of earlier runs never mix with this one's.
 const namespace = `fledge-demo-${Date.now().toString(36)}`;
@@ -110,13 +118,27 @@ async function main(): Promise<void> {
   const client = await connectClient(cfg);
   console.log(`\nDemo: podinfo in namespace ${namespace} (6.5.0) gets two releases on the local stack.`);
   console.log(`Temporal Web UI: ${cfg.webUiUrl}   Prometheus: ${stackCfg.urls.prometheus}`);
-  const results = await worker.runUntil(async () => {
-    const good = await watchRelease(client, cfg, yaml, 'ghcr.io/stefanprodan/podinfo:6.5.1');
-    console.log(describeResult(good).replace(/^/gm, '  '));
-    const bad = await watchRelease(client, cfg, yaml, 'ghcr.io/stefanprodan/podinfo:6.5.2-bad');
-    console.log(describeResult(bad).replace(/^/gm, '  '));
-    return [good, bad];
-  });
+  // Each release ends with the end-state oracle: every object it touched read back and compared with the model.
+  const verdicts: Verdict[] = [];
+  const checked = async (image: string): Promise<ReleaseResult> => {
+    const baseline = await captureBaseline(kc, oracleSpecFromYaml(yaml));
+    const capacity = watchPrimaryCapacity(kc, namespace, 'podinfo');
+    const result = await watchRelease(client, cfg, yaml, image);
+    console.log(describeResult(result).replace(/^/gm, '  '));
+    const seen = await capacity.stop();
+    const verdict = await verifyEndState(kc, baseline, result, { podinfod: image });
+    verdict.findings.push(...seen.violations);
+    verdict.ok = verdict.findings.length === 0;
+    verdicts.push(verdict);
+    console.log(
+      `  oracle: ${formatVerdict(verdict)}; primary ready replicas never below ${seen.minReady ?? '?'}`,
+    );
+    return result;
+  };
+  const results = await worker.runUntil(async () => [
+    await checked('ghcr.io/stefanprodan/podinfo:6.5.1'),
+    await checked('ghcr.io/stefanprodan/podinfo:6.5.2-bad'),
+  ]);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const primary = await apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace });
   const threads = (await new FakeSlackClient(stackCfg.urls.fakeSlack).messages('releases')).filter((m) =>
@@ -139,7 +161,13 @@ async function main(): Promise<void> {
   );
   await client.connection.close();
   await connection.close();
+  console.log(
+    verdicts.every((v) => v.ok)
+      ? `End state verified: ${verdicts.map((v) => v.checked).join(' + ')} checks, all as the model requires.`
+      : 'End state WRONG: see the oracle findings above.',
+  );
   if (results[0]?.outcome !== 'Promoted' || results[1]?.outcome !== 'RolledBack') process.exitCode = 1;
+  if (!verdicts.every((v) => v.ok)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -10,6 +10,7 @@ import { recordHistory } from '../support/histories.js';
 import {
   canaryYaml,
   deploymentState,
+  endState,
   startE2E,
   targetNamespace,
   virtualServiceWeights,
@@ -31,6 +32,7 @@ describe('cancellation', () => {
       const yaml = canaryYaml(ns.name, {
         analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 10\n    maxWeight: 90',
       });
+      const oracle = await endState(e, yaml);
       const sub = await submitRelease(e.client, e.cfg, {
         yaml,
         images: { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' },
@@ -58,6 +60,7 @@ describe('cancellation', () => {
         image: 'ghcr.io/stefanprodan/podinfo:6.5.0',
       });
       expect((await handle.describe()).status.name).toBe('COMPLETED');
+      await oracle.verify(result, { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
       await recordHistory(e.client, sub.workflowId, 'release-cancelled');
     } finally {
       await ns.cleanup();

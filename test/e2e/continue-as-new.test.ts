@@ -18,6 +18,7 @@ import { eventually, stack } from '../support/stack.js';
 import {
   canaryYaml,
   deploymentState,
+  endState,
   startE2E,
   targetNamespace,
   virtualServiceWeights,
@@ -67,6 +68,7 @@ describe('continue-as-new', () => {
       }) +
       `---\napiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata:\n  name: slack\n  namespace: ${ns.name}\nspec:\n  type: slack\n  channel: ${channel}\n`;
     try {
+      const oracle = await endState(e, yaml);
       const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'e2e' });
       const h = e.client.workflow.getHandle(sub.workflowId);
       // An operator pause/resume in the first run: it must survive into the last run's result.
@@ -82,6 +84,7 @@ describe('continue-as-new', () => {
       const result = (await h.result()) as ReleaseResult;
       expect(result.outcome).toBe('Promoted');
       expect(result.stepsCompleted).toBe(5);
+      await oracle.verify(result, { app: v2 });
       // The first tick can see no traffic yet (Prometheus scrapes the mesh every few seconds): one failed check at most.
       expect(result.failedChecks).toBeLessThan(2);
       expect(result.operatorActions.map((a) => [a.action, a.actor])).toEqual([

@@ -8,6 +8,7 @@ import { recordHistory } from '../support/histories.js';
 import {
   canaryYaml,
   deploymentState,
+  endState,
   startE2E,
   targetNamespace,
   virtualServiceWeights,
@@ -30,8 +31,10 @@ async function release(
   image: string,
   yaml = canaryYaml(ns),
 ): Promise<{ id: string; result: ReleaseResult }> {
+  const oracle = await endState(e, yaml);
   const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: image }, initiator: 'e2e' });
   const result = (await e.client.workflow.getHandle(sub.workflowId).result()) as ReleaseResult;
+  await oracle.verify(result, { app: image });
   return { id: sub.workflowId, result };
 }
 

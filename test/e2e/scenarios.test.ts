@@ -12,6 +12,7 @@ import { eventually, stack } from '../support/stack.js';
 import {
   canaryYaml,
   deploymentState,
+  endState,
   startE2E,
   targetNamespace,
   virtualServiceWeights,
@@ -70,10 +71,13 @@ async function run(
   image: string,
   yaml: string,
 ): Promise<{ id: string; result: ReleaseResult; snapshots: VsRoute[][] }> {
+  const oracle = await endState(e, yaml);
   const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: image }, initiator: 'e2e' });
   const done = e.client.workflow.getHandle(sub.workflowId).result() as Promise<ReleaseResult>;
   const snapshots = await watchRoutes(ns, done);
-  return { id: sub.workflowId, result: await done, snapshots };
+  const result = await done;
+  await oracle.verify(result, { app: image });
+  return { id: sub.workflowId, result, snapshots };
 }
 
 async function expectPromotedEndState(ns: string, image: string): Promise<void> {
@@ -221,6 +225,7 @@ describe('operators', () => {
         analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
         fledge: '  fledge:\n    manualGates: [confirm-promotion]\n',
       });
+      const oracle = await endState(e, yaml);
       const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'e2e' });
       const h = e.client.workflow.getHandle(sub.workflowId);
       const early = await h
@@ -251,6 +256,7 @@ describe('operators', () => {
       );
       expect(result.operatorActions.filter((a) => a.action === 'approve')).toHaveLength(1); // the rejected update left no trace
       await expectPromotedEndState(ns.name, v2);
+      await oracle.verify(result, { app: v2 });
       await recordHistory(e.client, sub.workflowId, 'release-gate-approved');
     } finally {
       await ns.cleanup();
@@ -265,6 +271,7 @@ describe('operators', () => {
         analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
         webhooks: `      - name: promotion-gate\n        type: confirm-promotion\n        url: ${gateUrl}\n`,
       });
+      const oracle = await endState(e, yaml);
       const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'e2e' });
       const h = e.client.workflow.getHandle(sub.workflowId);
       await eventually(
@@ -280,6 +287,7 @@ describe('operators', () => {
         expect.objectContaining({ gate: 'confirm-promotion', via: 'webhook' }),
       );
       await expectPromotedEndState(ns.name, v2);
+      await oracle.verify(result, { app: v2 });
     } finally {
       await ns.cleanup();
     }
@@ -291,6 +299,7 @@ describe('operators', () => {
       const yaml = canaryYaml(ns.name, {
         analysis: '    interval: 20s\n    threshold: 2\n    stepWeight: 20\n    maxWeight: 80',
       });
+      const oracle = await endState(e, yaml);
       const sub = await submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'e2e' });
       const h = e.client.workflow.getHandle(sub.workflowId);
       await eventually(
@@ -314,6 +323,7 @@ describe('operators', () => {
       });
       expect(await deploymentState(e.kube, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
       expect(await deploymentState(e.kube, ns.name, 'podinfo-primary')).toMatchObject({ image: v1 });
+      await oracle.verify(result, { app: v2 });
       await recordHistory(e.client, sub.workflowId, 'release-aborted-by-signal');
     } finally {
       await ns.cleanup();
@@ -326,6 +336,7 @@ describe('release identity', () => {
     const ns = await targetNamespace(e, 'e2e-twice', v1);
     try {
       const yaml = canaryYaml(ns.name);
+      const oracle = await endState(e, yaml);
       const [a, b] = await Promise.all([
         submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'ci-1' }),
         submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'ci-2' }),
@@ -334,9 +345,9 @@ describe('release identity', () => {
       expect([a.disposition, b.disposition].sort()).toEqual(['attached', 'started']);
       const c = await submitRelease(e.client, e.cfg, { yaml, images: { app: v2 }, initiator: 'ci-3' });
       expect(c).toMatchObject({ workflowId: a.workflowId, disposition: 'attached' });
-      expect(((await e.client.workflow.getHandle(a.workflowId).result()) as ReleaseResult).outcome).toBe(
-        'Promoted',
-      );
+      const result = (await e.client.workflow.getHandle(a.workflowId).result()) as ReleaseResult;
+      expect(result.outcome).toBe('Promoted');
+      await oracle.verify(result, { app: v2 });
       const runs: string[] = [];
       for await (const wf of e.client.workflow.list({ query: `WorkflowId = '${a.workflowId}'` }))
         runs.push(wf.runId);
@@ -352,6 +363,7 @@ describe('release identity', () => {
       const slow = canaryYaml(ns.name, {
         analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 10\n    maxWeight: 90',
       });
+      const oracle = await endState(e, slow);
       const first = await submitRelease(e.client, e.cfg, {
         yaml: slow,
         images: { app: v2 },
@@ -378,6 +390,7 @@ describe('release identity', () => {
       // The second release started only after the first had ended.
       expect(r2.startedAt).toBeGreaterThanOrEqual(r1.finishedAt);
       await expectPromotedEndState(ns.name, v3);
+      await oracle.verify(r2, { app: v3 });
       await recordHistory(e.client, first.workflowId, 'release-superseded');
       await recordHistory(e.client, laneWorkflowId(ns.name, 'podinfo'), 'lane-supersede');
     } finally {

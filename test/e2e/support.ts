@@ -1,5 +1,14 @@
 // End-to-end harness: a Fledge worker in this process on its own task queue, against the real local stack.
+import { expect } from 'vitest';
 import type { Client } from '@temporalio/client';
+import type { ReleaseResult } from '../../src/domain/result.js';
+import {
+  captureBaseline,
+  formatVerdict,
+  oracleSpecFromYaml,
+  verifyEndState,
+  watchPrimaryCapacity,
+} from '../../src/dev/oracle.js';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type * as k8s from '@kubernetes/client-node';
 import { loadFledgeConfig, type FledgeConfig } from '../../src/config.js';
@@ -143,4 +152,31 @@ ${opts.extraAnalysis ?? ''}    webhooks:
         metadata:
           cmd: "hey -z 1m -q 10 -c 2 http://podinfo-canary.${namespace}:9898/"
 ${opts.webhooks ?? ''}${opts.fledge ?? ''}`;
+}
+
+/**
+ * The end-state oracle around one release: `await endState(e, yaml)` before starting it captures the namespace and
+ * starts watching the primary's capacity; `await check.verify(result, images)` after the outcome reads every object
+ * back and fails the test with each finding (see src/dev/oracle.ts).
+ */
+export async function endState(
+  e: Pick<E2E, 'kube'>,
+  yaml: string,
+): Promise<{
+  verify: (
+    result: Pick<ReleaseResult, 'outcome' | 'reason'>,
+    images: Record<string, string>,
+  ) => Promise<void>;
+}> {
+  const spec = oracleSpecFromYaml(yaml);
+  const baseline = await captureBaseline(e.kube.kc, spec);
+  const capacity = watchPrimaryCapacity(e.kube.kc, spec.namespace, spec.target);
+  return {
+    verify: async (result, images) => {
+      const seen = await capacity.stop();
+      const verdict = await verifyEndState(e.kube.kc, baseline, result, images);
+      expect(verdict.findings, formatVerdict(verdict)).toEqual([]);
+      expect(seen.violations, 'primary capacity during the release').toEqual([]);
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { projectRoot } from '../../src/dev/stack/config.js';
 import { connectClient, releaseResult, submitRelease } from '../../src/starter.js';
 import { recordHistory } from '../support/histories.js';
 import { deployment, eventually, kube, withNamespace, type KubeClients } from '../support/stack.js';
-import { canaryYaml, deploymentState, virtualServiceWeights } from './support.js';
+import { canaryYaml, deploymentState, endState, virtualServiceWeights } from './support.js';
 
 const taskQueue = `e2e-restart-${Date.now().toString(36)}`;
 let cfg: FledgeConfig;
@@ -59,6 +59,7 @@ describe('worker killed mid-analysis', () => {
       const yaml = canaryYaml(ns.name, {
         analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 20\n    maxWeight: 80',
       });
+      const oracle = await endState({ kube: k }, yaml);
       const sub = await submitRelease(client, cfg, {
         yaml,
         images: { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' },
@@ -88,6 +89,7 @@ describe('worker killed mid-analysis', () => {
         image: 'ghcr.io/stefanprodan/podinfo:6.5.1',
       });
       expect(await deploymentState(k, ns.name, 'podinfo')).toMatchObject({ replicas: 0 });
+      await oracle.verify(result, { app: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
 
       // Every route write recorded in history (local-activity markers carry the weights read back), in order.
       const events = (await client.workflow.getHandle(sub.workflowId).fetchHistory()).events ?? [];

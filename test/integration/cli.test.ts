@@ -3,7 +3,7 @@
 // (accepted and rejected, with their exit codes and messages), status --watch, history with who did what, retry of
 // a rolled-back release, -o json, and NO_COLOR / non-TTY output without escape sequences.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import type { ReleaseStatus } from '../../src/domain/status.js';
 import { projectRoot } from '../../src/dev/stack/config.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { eventually, stack } from '../support/stack.js';
-import { canaryYaml, startE2E, targetNamespace, type E2E } from '../e2e/support.js';
+import { releaseResult } from '../../src/starter.js';
+import { canaryYaml, endState, startE2E, targetNamespace, type E2E } from '../e2e/support.js';
 
 let e: E2E;
 let dir: string;
@@ -66,6 +67,12 @@ function fledge(
       resolve({ code, out, err });
     });
   });
+}
+
+/** The end-state oracle around a release started by the CLI from `file` (see src/dev/oracle.ts). */
+async function oracleFor(file: string): Promise<{ verify: (id: string) => Promise<void> }> {
+  const oracle = await endState(e, readFileSync(file, 'utf8'));
+  return { verify: async (id) => oracle.verify(await releaseResult(e.client, id), { app: v2 }) };
 }
 
 const show = (r: Run): string => `exit ${r.code}\n--- stdout\n${r.out}\n--- stderr\n${r.err}`;
@@ -212,8 +219,10 @@ describe.concurrent('fledge CLI on running releases', () => {
     try {
       const target = `${ns.name}/podinfo`;
       const file = specFile(ns.name, 'release');
+      const oracle = await oracleFor(file);
       const run = await fledge(['start', '-f', file, '--image', `app=${v2}`, '--wait']);
       expect(run.code, show(run)).toBe(0);
+      await oracle.verify(`fledge/${target}/6.5.1`);
       expect(run.out).toMatch(/Promoted/);
       expect(run.out).toMatch(new RegExp(`fledge/${ns.name}/podinfo/6\\.5\\.1`));
       expect(run.out).toMatch(/Progressing\s+step \d\/2/);
@@ -262,6 +271,7 @@ describe.concurrent('fledge CLI on running releases', () => {
         analysis: '    interval: 20s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
         fledge: '  fledge:\n    manualGates: [confirm-promotion]\n',
       });
+      const oracle = await oracleFor(file);
       const started = await fledge(['start', '-f', file, '--image', `app=${v2}`, '-o', 'json']);
       expect(started.code, show(started)).toBe(0);
       const sub = JSON.parse(started.out) as { workflowId: string; disposition: string; link: string };
@@ -344,6 +354,7 @@ describe.concurrent('fledge CLI on running releases', () => {
       expect(history.out).toMatch(/phase\s+WaitingPromotion/);
       expect(history.out).toMatch(/outcome\s+Promoted/);
       expect(history.out).not.toMatch(/mallory/); // a rejected update leaves nothing in history
+      await oracle.verify(id);
       const h = JSON.parse(historyJson.out) as {
         entries: Array<{
           kind: string;
@@ -377,9 +388,11 @@ describe.concurrent('fledge CLI on running releases', () => {
     ]);
     try {
       const slow = { analysis: '    interval: 30s\n    threshold: 2\n    stepWeight: 20\n    maxWeight: 80' };
+      const [pfile, afile] = [specFile(pns.name, 'promote', slow), specFile(ans.name, 'abort', slow)];
+      const [poracle, aoracle] = await Promise.all([oracleFor(pfile), oracleFor(afile)]);
       const [p, a] = await Promise.all([
-        fledge(['start', '-f', specFile(pns.name, 'promote', slow), '--image', `app=${v2}`, '-o', 'json']),
-        fledge(['start', '-f', specFile(ans.name, 'abort', slow), '--image', `app=${v2}`, '-o', 'json']),
+        fledge(['start', '-f', pfile, '--image', `app=${v2}`, '-o', 'json']),
+        fledge(['start', '-f', afile, '--image', `app=${v2}`, '-o', 'json']),
       ]);
       expect(p.code, show(p)).toBe(0);
       expect(a.code, show(a)).toBe(0);
@@ -456,6 +469,7 @@ describe.concurrent('fledge CLI on running releases', () => {
       const history = await fledge(['history', aid]);
       expect(history.out).toMatch(/operator\s+abort by bob: "pager went off" \[update\] — accepted/);
       expect(history.out).toMatch(/outcome\s+Aborted: Aborted by bob: pager went off/);
+      await Promise.all([poracle.verify(pid), aoracle.verify(aid)]);
     } finally {
       await Promise.all([pns.cleanup(), ans.cleanup()]);
     }
@@ -471,6 +485,7 @@ describe.concurrent('fledge CLI on running releases', () => {
         analysis: '    interval: 3s\n    threshold: 1\n    stepWeight: 50\n    maxWeight: 50',
         webhooks: `      - name: gatekeeper\n        url: ${stack().urls.webhook}${hookPath}\n        timeout: 5s\n`,
       });
+      const oracle = await oracleFor(file);
       const first = await fledge(['start', '-f', file, '--image', `app=${v2}`, '--wait']);
       expect(first.code, show(first)).toBe(2);
       expect(first.out).toMatch(/^RolledBack: /m);
@@ -544,6 +559,7 @@ describe.concurrent('fledge CLI on running releases', () => {
       expect(old.entries.at(-1)?.text).toMatch(/^RolledBack/);
       expect(again.code, show(again)).toBe(9);
       expect(again.err).toMatch(/it was promoted/);
+      await oracle.verify(id);
     } finally {
       await e.hooks.reset(hookPath).catch(() => undefined);
       await ns.cleanup();

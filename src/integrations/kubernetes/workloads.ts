@@ -189,6 +189,17 @@ export function deploymentReadiness(dep: k8s.V1Deployment, thresholdPct: number)
       message: `waiting for rollout to finish: ${updated} of ${want} new replicas updated`,
     };
   }
+  // Available counts the old ReplicaSet's pods too: until they are gone, "available" says nothing about the
+  // new version (kubectl rollout status' rule; Flagger waits the same way before routing back to the primary).
+  const total = st.replicas ?? 0;
+  if (total > updated) {
+    return {
+      ...base,
+      ready: false,
+      deadlineExceeded: false,
+      message: `waiting for rollout to finish: ${total - updated} old replicas are pending termination`,
+    };
+  }
   const available = st.availableReplicas ?? 0;
   const needed = Math.ceil((thresholdPct / 100) * updated);
   if (available < needed) {

@@ -35,6 +35,14 @@ describe('deploymentReadiness', () => {
       /3\/3/,
     ],
     [
+      // The case that routed traffic back too early: old pods still count as available mid-rollout.
+      'old pods still running (surge), available counts them',
+      dep(3, { replicas: 4, updatedReplicas: 3, availableReplicas: 3 }),
+      100,
+      false,
+      /1 old replicas are pending termination/,
+    ],
+    [
       'not all replicas updated',
       dep(3, { replicas: 3, updatedReplicas: 2, availableReplicas: 3 }),
       100,

@@ -1,0 +1,564 @@
+// The end-state oracle: after a release ends, read every object it touched from the apiserver and compare it,
+// field by field, with what Fledge's model (Flagger's object model) requires for that outcome. Used by every
+// end-to-end scenario, the CLI tests, the fault matrix and the demo. It deliberately does NOT reuse the
+// product's builders (primaryDeployment, buildVirtualService, …): it derives the expectation from the target
+// Deployment, the spec's service/router settings and a baseline captured before the release.
+//
+// What it checks (each a finding when violated):
+// - `<name>-primary`: pod template equal to the target's (selector label value suffixed `-primary`) with the
+//   expected images (new after Promoted or a *-after-promotion / promotion-failed end, else the images the
+//   primary ran before); replicas (the target's, else what the primary ran before; within the HPA's bounds when
+//   autoscaled); strategy, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit; labels and the
+//   copied annotations; rollout finished (observed generation, all replicas updated and available, no old ones).
+// - the target (canary slot): at 0 replicas (except after promotion-failed, where it serves), its user fields
+//   unchanged apart from the images Fledge set.
+// - Services `<svc>`, `<svc>-primary`, `<svc>-canary`: selectors and the port.
+// - Istio: VirtualService `<svc>` with one route, 100 % to the primary (or the canary after promotion-failed),
+//   no A/B match route, no mirror; DestinationRules `<svc>-primary`/`<svc>-canary`. Gateway API: HTTPRoute
+//   `<svc>` likewise (no header-match rule, no RequestMirror filter).
+// - `<hpa>-primary` (autoscalerRef): retargeted at the primary, min/max from primaryScalerReplicas or the HPA.
+// - nothing of the user's removed, nothing orphaned: every object in the namespace is either in the baseline or
+//   one Fledge is expected to own.
+// `watchPrimaryCapacity` asserts, during a release, that the primary's ready replicas never drop below what its
+// rolling-update strategy allows.
+import * as k8s from '@kubernetes/client-node';
+import type { ReleaseResult } from '../domain/result.js';
+import { parseCanaryYaml } from '../domain/spec/yaml.js';
+import { compileAutoscaler, compileServiceSpec } from '../domain/spec/compile.js';
+
+export type OracleProvider = 'istio' | 'gatewayapi:v1';
+
+/** What the spec says about the objects (from the Canary): names, port, router, autoscaler. */
+export interface OracleSpec {
+  namespace: string;
+  /** targetRef.name */
+  target: string;
+  provider: OracleProvider;
+  service: { name: string; port: number; portName: string; targetPort: number | string };
+  autoscaler?: { name: string; minReplicas?: number; maxReplicas?: number };
+}
+
+/** The namespace before the release: the user's objects and the target/primary as they were. */
+export interface Baseline {
+  spec: OracleSpec;
+  target: k8s.V1Deployment;
+  primary?: k8s.V1Deployment;
+  objects: string[];
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** Fields checked (a measure of coverage). */
+  checked: number;
+  findings: string[];
+}
+
+const selectorKeys = ['app', 'name', 'app.kubernetes.io/name'] as const;
+
+interface Listed {
+  kind: string;
+  list: () => Promise<Array<{ metadata?: k8s.V1ObjectMeta }>>;
+}
+
+function lister(kc: k8s.KubeConfig, namespace: string): Listed[] {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const crd =
+    (group: string, version: string, plural: string) =>
+    async (): Promise<Array<{ metadata?: k8s.V1ObjectMeta }>> => {
+      try {
+        const r = (await custom.listNamespacedCustomObject({ group, version, plural, namespace })) as {
+          items: Array<{ metadata?: k8s.V1ObjectMeta }>;
+        };
+        return r.items;
+      } catch (e) {
+        if (e instanceof k8s.ApiException && e.code === 404) return []; // CRD not installed
+        throw e;
+      }
+    };
+  return [
+    { kind: 'Deployment', list: async () => (await apps.listNamespacedDeployment({ namespace })).items },
+    { kind: 'Service', list: async () => (await core.listNamespacedService({ namespace })).items },
+    {
+      kind: 'HorizontalPodAutoscaler',
+      list: async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace })).items,
+    },
+    {
+      kind: 'ConfigMap',
+      list: async () =>
+        (await core.listNamespacedConfigMap({ namespace })).items.filter(
+          (c) => c.metadata?.name !== 'kube-root-ca.crt',
+        ),
+    },
+    { kind: 'VirtualService', list: crd('networking.istio.io', 'v1', 'virtualservices') },
+    { kind: 'DestinationRule', list: crd('networking.istio.io', 'v1', 'destinationrules') },
+    { kind: 'HTTPRoute', list: crd('gateway.networking.k8s.io', 'v1', 'httproutes') },
+  ];
+}
+
+async function listObjects(kc: k8s.KubeConfig, namespace: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of lister(kc, namespace))
+    for (const o of await l.list()) out.push(`${l.kind}/${o.metadata?.name ?? '?'}`);
+  return out.sort();
+}
+
+async function readDeployment(kc: k8s.KubeConfig, namespace: string, name: string) {
+  try {
+    return await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ namespace, name });
+  } catch (e) {
+    if (e instanceof k8s.ApiException && e.code === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Captures the namespace before a release (call it before starting the workflow). */
+export async function captureBaseline(kc: k8s.KubeConfig, spec: OracleSpec): Promise<Baseline> {
+  const target = await readDeployment(kc, spec.namespace, spec.target);
+  if (!target) throw new Error(`oracle: target deployment ${spec.namespace}/${spec.target} not found`);
+  const primary = await readDeployment(kc, spec.namespace, `${spec.target}-primary`);
+  return { spec, target, ...(primary ? { primary } : {}), objects: await listObjects(kc, spec.namespace) };
+}
+
+/** The objects Fledge owns for this spec. */
+export function expectedObjects(spec: OracleSpec): string[] {
+  const svc = spec.service.name;
+  const out = [
+    `Deployment/${spec.target}-primary`,
+    `Service/${svc}`,
+    `Service/${svc}-primary`,
+    `Service/${svc}-canary`,
+  ];
+  if (spec.provider === 'istio')
+    out.push(`VirtualService/${svc}`, `DestinationRule/${svc}-primary`, `DestinationRule/${svc}-canary`);
+  else out.push(`HTTPRoute/${svc}`);
+  if (spec.autoscaler) out.push(`HorizontalPodAutoscaler/${spec.autoscaler.name}-primary`);
+  return out;
+}
+
+function imagesOf(d: k8s.V1Deployment | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of d?.spec?.template.spec?.containers ?? []) if (c.image) out[c.name] = c.image;
+  return out;
+}
+
+/** Which end the result describes: does the primary run the new version, and where does traffic go. */
+export function expectedEnd(result: Pick<ReleaseResult, 'outcome' | 'reason'>): {
+  primaryNew: boolean;
+  traffic: 'primary' | 'canary';
+} {
+  const code = result.reason.code;
+  if (code === 'promotion-failed') return { primaryNew: true, traffic: 'canary' };
+  const primaryNew =
+    result.outcome === 'Promoted' ||
+    code === 'superseded-after-promotion' ||
+    code === 'cancelled-after-promotion';
+  return { primaryNew, traffic: 'primary' };
+}
+
+/** Deep comparison that reports the paths of differences (plain JSON values). */
+function diff(path: string, want: unknown, got: unknown, out: string[]): void {
+  if (want === got) return;
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (Array.isArray(want) && Array.isArray(got)) {
+    if (want.length !== got.length) {
+      out.push(`${path}: expected ${want.length} items, got ${got.length}`);
+      return;
+    }
+    want.forEach((w, i) => diff(`${path}[${i}]`, w, got[i], out));
+    return;
+  }
+  if (isObj(want) && isObj(got) && !Array.isArray(want) && !Array.isArray(got)) {
+    for (const k of new Set([...Object.keys(want), ...Object.keys(got)]))
+      diff(`${path}.${k}`, want[k], got[k], out);
+    return;
+  }
+  if (want instanceof Date || got instanceof Date) {
+    if (String(want) === String(got)) return;
+  }
+  out.push(`${path}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+}
+
+/** Plain JSON (the client returns class instances with undefined fields). */
+const plain = <T>(v: T): unknown => JSON.parse(JSON.stringify(v ?? null)) as unknown;
+
+function selectorOf(d: k8s.V1Deployment): { key: string; value: string } | undefined {
+  const m = d.spec?.selector.matchLabels ?? {};
+  for (const key of selectorKeys) if (m[key]) return { key, value: m[key] };
+  return undefined;
+}
+
+function resolveMaxUnavailable(d: k8s.V1Deployment, replicas: number): number {
+  const s = d.spec?.strategy;
+  if (s?.type === 'Recreate') return replicas;
+  const v = s?.rollingUpdate?.maxUnavailable as unknown;
+  if (v === undefined || v === null) return Math.floor(replicas * 0.25);
+  if (typeof v === 'number') return v;
+  const pct = /^(\d+)%$/.exec(String(v));
+  return pct ? Math.floor((Number(pct[1]) / 100) * replicas) : Number(v);
+}
+
+/** Ignores the keys Kubernetes maintains itself (not part of what a user or Fledge writes). */
+const ownedAnnotations = (a: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(a ?? {}).filter(
+      ([k]) =>
+        !k.startsWith('deployment.kubernetes.io/') &&
+        k !== 'kubectl.kubernetes.io/last-applied-configuration' &&
+        !k.startsWith('fledge.dev/'),
+    ),
+  );
+
+/**
+ * Compares the live objects with the model for `result`. `settleMs`: how long to wait for the primary's rollout to
+ * finish (a promotion reports once it did, so the default is short).
+ */
+export async function verifyEndState(
+  kc: k8s.KubeConfig,
+  baseline: Baseline,
+  result: Pick<ReleaseResult, 'outcome' | 'reason'>,
+  newImages: Record<string, string>,
+  opts: { settleMs?: number } = {},
+): Promise<Verdict> {
+  const { spec } = baseline;
+  const ns = spec.namespace;
+  const findings: string[] = [];
+  let checked = 0;
+  const check = (what: string, want: unknown, got: unknown): void => {
+    checked++;
+    const d: string[] = [];
+    diff(what, plain(want), plain(got), d);
+    findings.push(...d);
+  };
+  const end = expectedEnd(result);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+
+  // --- target (canary slot)
+  const target = await readDeployment(kc, ns, spec.target);
+  if (!target) {
+    findings.push(`Deployment/${spec.target}: the target was removed`);
+    return { ok: false, checked: checked + 1, findings };
+  }
+  const sel = selectorOf(target);
+  if (!sel) {
+    findings.push(`Deployment/${spec.target}: no selector label among ${selectorKeys.join(', ')}`);
+    return { ok: false, checked: checked + 1, findings };
+  }
+  check(
+    `Deployment/${spec.target}.spec.replicas`,
+    end.traffic === 'canary' ? target.spec?.replicas : 0,
+    target.spec?.replicas ?? 0,
+  );
+  // The user's target: unchanged apart from the images (and the replicas Fledge scales).
+  const baseTpl = structuredClone(plain(baseline.target.spec?.template)) as k8s.V1PodTemplateSpec;
+  for (const c of baseTpl.spec?.containers ?? []) if (newImages[c.name]) c.image = newImages[c.name];
+  check(`Deployment/${spec.target}.spec.template`, baseTpl, target.spec?.template);
+  check(`Deployment/${spec.target}.spec.selector`, baseline.target.spec?.selector, target.spec?.selector);
+  check(
+    `Deployment/${spec.target}.metadata.labels`,
+    baseline.target.metadata?.labels,
+    target.metadata?.labels,
+  );
+  check(
+    `Deployment/${spec.target}.metadata.annotations`,
+    ownedAnnotations(baseline.target.metadata?.annotations),
+    ownedAnnotations(target.metadata?.annotations),
+  );
+
+  // --- primary
+  const primaryName = `${spec.target}-primary`;
+  const deadline = Date.now() + (opts.settleMs ?? 10_000);
+  let primary = await readDeployment(kc, ns, primaryName);
+  const rolledOut = (p: k8s.V1Deployment | undefined): boolean => {
+    const st = p?.status ?? {};
+    const want = p?.spec?.replicas ?? 1;
+    return (
+      (st.observedGeneration ?? 0) >= (p?.metadata?.generation ?? 0) &&
+      (st.updatedReplicas ?? 0) === want &&
+      (st.replicas ?? 0) === want &&
+      (st.availableReplicas ?? 0) === want
+    );
+  };
+  while (primary && !rolledOut(primary) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    primary = await readDeployment(kc, ns, primaryName);
+  }
+  if (!primary) {
+    findings.push(`Deployment/${primaryName}: missing`);
+  } else {
+    const before = baseline.primary ?? baseline.target;
+    const wantImages = end.primaryNew ? { ...imagesOf(before), ...newImages } : imagesOf(before);
+    const tpl = structuredClone(plain(target.spec?.template)) as k8s.V1PodTemplateSpec;
+    tpl.metadata = {
+      ...(tpl.metadata ?? {}),
+      labels: { ...(tpl.metadata?.labels ?? {}), [sel.key]: `${sel.value}-primary` },
+    };
+    for (const c of tpl.spec?.containers ?? []) c.image = wantImages[c.name] ?? c.image;
+    check(`Deployment/${primaryName}.spec.template`, tpl, primary.spec?.template);
+    check(
+      `Deployment/${primaryName}.spec.selector`,
+      { matchLabels: { [sel.key]: `${sel.value}-primary` } },
+      primary.spec?.selector,
+    );
+    for (const f of [
+      'strategy',
+      'minReadySeconds',
+      'progressDeadlineSeconds',
+      'revisionHistoryLimit',
+    ] as const)
+      check(`Deployment/${primaryName}.spec.${f}`, target.spec?.[f], primary.spec?.[f]);
+    const wantLabels = { ...(target.metadata?.labels ?? {}), [sel.key]: `${sel.value}-primary` };
+    check(`Deployment/${primaryName}.metadata.labels`, wantLabels, primary.metadata?.labels);
+    check(
+      `Deployment/${primaryName}.metadata.annotations`,
+      ownedAnnotations(target.metadata?.annotations),
+      ownedAnnotations(primary.metadata?.annotations),
+    );
+    const replicas = primary.spec?.replicas ?? 1;
+    checked++;
+    if (spec.autoscaler) {
+      const min = spec.autoscaler.minReplicas ?? 1;
+      const max = spec.autoscaler.maxReplicas ?? Number.MAX_SAFE_INTEGER;
+      if (replicas < min || replicas > max)
+        findings.push(
+          `Deployment/${primaryName}.spec.replicas: ${replicas} outside the HPA's ${min}..${max}`,
+        );
+    } else {
+      const own = baseline.target.spec?.replicas ?? 1;
+      const want = own > 0 ? own : (baseline.primary?.spec?.replicas ?? 1);
+      if (replicas !== want)
+        findings.push(`Deployment/${primaryName}.spec.replicas: expected ${want}, got ${replicas}`);
+    }
+    checked++;
+    if (!rolledOut(primary)) {
+      const st = primary.status ?? {};
+      findings.push(
+        `Deployment/${primaryName}: rollout not finished (replicas ${st.replicas ?? 0}, updated ${st.updatedReplicas ?? 0}, available ${st.availableReplicas ?? 0}, want ${replicas})`,
+      );
+    }
+  }
+
+  // --- Services
+  const svc = spec.service;
+  const wantPort = { name: svc.portName, port: svc.port, targetPort: svc.targetPort, protocol: 'TCP' };
+  for (const [name, value] of [
+    [svc.name, `${sel.value}-primary`],
+    [`${svc.name}-primary`, `${sel.value}-primary`],
+    [`${svc.name}-canary`, sel.value],
+  ] as const) {
+    try {
+      const s = await core.readNamespacedService({ namespace: ns, name });
+      check(`Service/${name}.spec.selector`, { [sel.key]: value }, s.spec?.selector);
+      const ports = (s.spec?.ports ?? []).map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol,
+      }));
+      check(`Service/${name}.spec.ports`, [wantPort], ports);
+    } catch (e) {
+      findings.push(
+        `Service/${name}: ${e instanceof k8s.ApiException && e.code === 404 ? 'missing' : String(e)}`,
+      );
+    }
+  }
+
+  // --- routes
+  const to = end.traffic === 'primary' ? { primary: 100, canary: 0 } : { primary: 0, canary: 100 };
+  const get = async (
+    group: string,
+    plural: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined> => {
+    try {
+      return (await custom.getNamespacedCustomObject({
+        group,
+        version: 'v1',
+        plural,
+        namespace: ns,
+        name,
+      })) as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof k8s.ApiException && e.code === 404) return undefined;
+      throw e;
+    }
+  };
+  if (spec.provider === 'istio') {
+    const vs = (await get('networking.istio.io', 'virtualservices', svc.name)) as
+      { spec?: { http?: Array<Record<string, unknown>> } } | undefined;
+    if (!vs) findings.push(`VirtualService/${svc.name}: missing`);
+    else {
+      const http = vs.spec?.http ?? [];
+      check(`VirtualService/${svc.name}.spec.http.length (no A/B match route left)`, 1, http.length);
+      const main = http[http.length - 1] ?? {};
+      const route =
+        (main.route as Array<{ destination: { host: string }; weight?: number }> | undefined) ?? [];
+      const weights = Object.fromEntries(route.map((r) => [r.destination.host, r.weight ?? 0]));
+      check(
+        `VirtualService/${svc.name} weights`,
+        { [`${svc.name}-primary`]: to.primary, [`${svc.name}-canary`]: to.canary },
+        weights,
+      );
+      check(`VirtualService/${svc.name} mirror`, null, main.mirror ?? main.mirrorPercentage ?? null);
+    }
+    for (const host of [`${svc.name}-primary`, `${svc.name}-canary`]) {
+      const dr = (await get('networking.istio.io', 'destinationrules', host)) as
+        { spec?: { host?: string } } | undefined;
+      if (!dr) findings.push(`DestinationRule/${host}: missing`);
+      else check(`DestinationRule/${host}.spec.host`, host, dr.spec?.host);
+    }
+  } else {
+    const route = (await get('gateway.networking.k8s.io', 'httproutes', svc.name)) as
+      { spec?: { rules?: Array<Record<string, unknown>> } } | undefined;
+    if (!route) findings.push(`HTTPRoute/${svc.name}: missing`);
+    else {
+      const rules = route.spec?.rules ?? [];
+      check(`HTTPRoute/${svc.name}.spec.rules.length (no A/B match rule left)`, 1, rules.length);
+      const main = rules[rules.length - 1] ?? {};
+      const refs = (main.backendRefs as Array<{ name: string; weight?: number }> | undefined) ?? [];
+      check(
+        `HTTPRoute/${svc.name} weights`,
+        { [`${svc.name}-primary`]: to.primary, [`${svc.name}-canary`]: to.canary },
+        Object.fromEntries(refs.map((r) => [r.name, r.weight ?? 1])),
+      );
+      const mirrors = ((main.filters as Array<{ type: string }> | undefined) ?? []).filter(
+        (f) => f.type === 'RequestMirror',
+      );
+      check(`HTTPRoute/${svc.name} mirror filters`, 0, mirrors.length);
+    }
+  }
+
+  // --- primary HPA
+  if (spec.autoscaler) {
+    const hpaApi = kc.makeApiClient(k8s.AutoscalingV2Api);
+    const name = `${spec.autoscaler.name}-primary`;
+    try {
+      const [h, src] = await Promise.all([
+        hpaApi.readNamespacedHorizontalPodAutoscaler({ namespace: ns, name }),
+        hpaApi.readNamespacedHorizontalPodAutoscaler({ namespace: ns, name: spec.autoscaler.name }),
+      ]);
+      check(
+        `HorizontalPodAutoscaler/${name}.spec.scaleTargetRef.name`,
+        primaryName,
+        h.spec?.scaleTargetRef.name,
+      );
+      check(
+        `HorizontalPodAutoscaler/${name}.spec.minReplicas`,
+        spec.autoscaler.minReplicas ?? src.spec?.minReplicas,
+        h.spec?.minReplicas,
+      );
+      check(
+        `HorizontalPodAutoscaler/${name}.spec.maxReplicas`,
+        spec.autoscaler.maxReplicas ?? src.spec?.maxReplicas,
+        h.spec?.maxReplicas,
+      );
+    } catch (e) {
+      findings.push(`HorizontalPodAutoscaler/${name}: ${e instanceof k8s.ApiException ? e.code : String(e)}`);
+    }
+  }
+
+  // --- nothing removed, nothing orphaned
+  const now = await listObjects(kc, ns);
+  const allowed = new Set([...baseline.objects, ...expectedObjects(spec)]);
+  checked += 2;
+  for (const o of baseline.objects)
+    if (!now.includes(o)) findings.push(`${o}: the user's object was removed`);
+  for (const o of now) if (!allowed.has(o)) findings.push(`${o}: not the user's and not Fledge's (orphaned)`);
+
+  return { ok: findings.length === 0, checked, findings };
+}
+
+/** One line for logs and the demo. */
+export function formatVerdict(v: Verdict): string {
+  return v.ok
+    ? `end state OK (${v.checked} checks)`
+    : `end state WRONG (${v.findings.length} of ${v.checked} checks):\n  - ${v.findings.join('\n  - ')}`;
+}
+
+/**
+ * Watches the primary's ready replicas during a release and records every drop below what its rolling-update
+ * strategy allows (spec.replicas − maxUnavailable). Starts counting once the primary has been fully ready once.
+ */
+export function watchPrimaryCapacity(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  target: string,
+): { stop: () => Promise<{ violations: string[]; minReady: number | null; samples: number }> } {
+  const name = `${target}-primary`;
+  const violations: string[] = [];
+  let minReady: number | null = null;
+  let samples = 0;
+  let armed = false;
+  let stopped = false;
+  const observe = (d: k8s.V1Deployment): void => {
+    samples++;
+    const want = d.spec?.replicas ?? 1;
+    const ready = d.status?.readyReplicas ?? 0;
+    if (!armed) {
+      if (ready >= want) armed = true;
+      else return;
+    }
+    minReady = minReady === null ? ready : Math.min(minReady, ready);
+    const floor = want - resolveMaxUnavailable(d, want);
+    if (ready < floor && violations.length < 20)
+      violations.push(
+        `${name}: ${ready} ready < ${floor} allowed (replicas ${want}) at ${new Date().toISOString()}`,
+      );
+  };
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  // Polls every 200 ms: a watch connection can be dropped silently by the fault proxy the matrix puts in front
+  // of the apiserver, and this checker must keep seeing the real apiserver (it uses its own kubeconfig).
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        observe(await apps.readNamespacedDeployment({ namespace, name }));
+      } catch {
+        // not created yet, or a transient error: nothing to observe
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return { violations, minReady, samples };
+    },
+  };
+}
+
+/** The oracle's view of a Canary manifest (names, port, router, autoscaler), from the same YAML the release uses. */
+export function oracleSpecFromYaml(yaml: string): OracleSpec {
+  const parsed = parseCanaryYaml(yaml);
+  if (!parsed.ok) throw new Error(`oracle: the spec does not parse: ${parsed.errors[0]?.message ?? ''}`);
+  const bundle = parsed.value;
+  const service = compileServiceSpec(bundle);
+  const hpa = compileAutoscaler(bundle);
+  return {
+    namespace: bundle.canary.metadata.namespace ?? 'default',
+    target: bundle.canary.spec.targetRef.name,
+    provider: bundle.canary.spec.provider === 'gatewayapi:v1' ? 'gatewayapi:v1' : 'istio',
+    service: {
+      name: service.name,
+      port: service.port,
+      portName: service.portName,
+      targetPort: service.targetPort,
+    },
+    ...(hpa
+      ? {
+          autoscaler: {
+            name: hpa.name,
+            ...(hpa.primaryScalerReplicas?.minReplicas !== undefined
+              ? { minReplicas: hpa.primaryScalerReplicas.minReplicas }
+              : {}),
+            ...(hpa.primaryScalerReplicas?.maxReplicas !== undefined
+              ? { maxReplicas: hpa.primaryScalerReplicas.maxReplicas }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}
