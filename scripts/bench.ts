@@ -16,6 +16,13 @@
 //      runAnalysis activities in phase Progressing; the figure is the mean over those windows. The request
 //      budget's own count is shown too (calls that bypass it are real requests all the same).
 //   5. History events per steady tick (same windows, counted in event IDs) and per release.
+//   6. abort during a hanging webhook → 100 % primary: a rollout webhook with a 60 s timeout; once the
+//      VirtualService reads canary > 0, the webhook service is told to hold that hook's answers for 120 s; once a
+//      call is hanging (the analysis tick waits on it), wait a random part of a second, send the `abort` update,
+//      measure until the VirtualService reads 100/0 (read every 20 ms). Without interruption: up to 60 s.
+//   7. abort during initialise → workflow closed: the target's pods can be scheduled on no node, so the primary
+//      never becomes ready and initialise keeps waiting (up to the progress deadline). Once its activity is
+//      pending, wait a random part of a second, send `abort`, measure until the workflow's result arrives.
 //
 // Options: --runs N (default 5), --json (print the figures as JSON only), --verbose (event/request breakdowns).
 // Percentiles are nearest-rank: with 5 runs, p95 is the maximum.
@@ -30,6 +37,7 @@ import type { ReleaseResult } from '../src/domain/result.js';
 import type { ReleaseStatus } from '../src/domain/status.js';
 import { createRequestBudget } from '../src/integrations/kubernetes/budget.js';
 import { loadKubeConfig } from '../src/integrations/kubernetes/client.js';
+import { WebhookServiceClient } from '../src/dev/webhook-service/client.js';
 import { connectClient, submitRelease } from '../src/starter.js';
 import { abortUpdate, approveUpdate, statusQuery } from '../src/workflows/messages.js';
 import { createFledgeWorker } from '../src/worker.js';
@@ -89,7 +97,7 @@ const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────────────────
 const namespaces: string[] = [];
-async function freshTarget(tag: string): Promise<string> {
+async function freshTarget(tag: string, opts: { unschedulable?: boolean } = {}): Promise<string> {
   const ns = `bench-${tag}-${Date.now().toString(36)}`;
   await core.createNamespace({ body: { metadata: { name: ns } } });
   namespaces.push(ns);
@@ -103,7 +111,11 @@ async function freshTarget(tag: string): Promise<string> {
         selector: { matchLabels: labels },
         template: {
           metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/podinfo:1.0.0' }] },
+          spec: {
+            containers: [{ name: 'app', image: 'ghcr.io/acme/podinfo:1.0.0' }],
+            // No node carries this label: the pods stay Pending, the primary never becomes ready.
+            ...(opts.unschedulable ? { nodeSelector: { 'fledge.bench/no-such-node': 'true' } } : {}),
+          },
         },
       },
     },
@@ -117,7 +129,7 @@ interface Analysis {
   stepWeight: number;
   maxWeight: number;
 }
-function canaryYaml(ns: string, a: Analysis, fledge = ''): string {
+function canaryYaml(ns: string, a: Analysis, fledge = '', webhooks = ''): string {
   return `apiVersion: flagger.app/v1beta1
 kind: Canary
 metadata: { name: podinfo, namespace: ${ns} }
@@ -133,12 +145,18 @@ spec:
       - name: request-success-rate
         thresholdRange: { min: 99 }
         interval: 6s
-${fledge}`;
+${webhooks ? `    webhooks:\n${webhooks}` : ''}${fledge}`;
 }
 
-async function release(ns: string, image: string, a: Analysis, fledge = ''): Promise<WorkflowHandle> {
+async function release(
+  ns: string,
+  image: string,
+  a: Analysis,
+  fledge = '',
+  webhooks = '',
+): Promise<WorkflowHandle> {
   const sub = await submitRelease(client, cfg, {
-    yaml: canaryYaml(ns, a, fledge),
+    yaml: canaryYaml(ns, a, fledge, webhooks),
     images: { app: image },
     initiator: 'bench',
   });
@@ -379,6 +397,67 @@ for (let i = 0; i < runs; i++) {
     notes.push(`abort run ${i + 1}: ended ${result.outcome}/${result.reason.code}`);
 }
 
+// ── 6. abort during a hanging webhook → 100 % primary ──────────────────────────────────────────────────────
+const hooks = new WebhookServiceClient(stack.urls.webhook);
+const abortHookMs: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const ns = await freshTarget('abhook');
+  const path = `/bench-hang-${ns}`;
+  const vs = watchVs(ns);
+  try {
+    const h = await release(
+      ns,
+      `ghcr.io/acme/podinfo:1.2.${i}`,
+      { interval: '2s', threshold: 3, stepWeight: 20, maxWeight: 80 },
+      '',
+      `      - name: load\n        type: rollout\n        url: ${stack.urls.webhook}${path}\n        timeout: 60s\n`,
+    );
+    await vs.waitFor((o) => o.w.canary > 0);
+    await hooks.program({ path, status: 200, delayMs: 120_000 });
+    await pollUntil(async () => (await hooks.calls(path)).some((c) => c.response === undefined));
+    await sleep(jitter(1000));
+    const t0 = Date.now();
+    const update = h.executeUpdate(abortUpdate, { args: [{ actor: 'bench', reason: 'measure' }] });
+    const back = await vs.waitFor((o) => o.at > t0 && o.w.primary === 100 && o.w.canary === 0);
+    await update;
+    abortHookMs.push(back.at - t0);
+    log(`  abort during a hanging webhook run ${i + 1}: ${back.at - t0} ms`);
+    const result = (await h.result()) as ReleaseResult;
+    await recordTotals('abort (hanging hook)', ns, h);
+    if (result.reason.code !== 'operator-abort')
+      notes.push(`abort-during-webhook run ${i + 1}: ended ${result.outcome}/${result.reason.code}`);
+  } finally {
+    await vs.stop();
+    await hooks.reset(path);
+  }
+}
+
+// ── 7. abort during initialise (primary never ready) → workflow closed ──────────────────────────────────────
+const abortInitMs: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const ns = await freshTarget('abinit', { unschedulable: true });
+  const h = await release(ns, `ghcr.io/acme/podinfo:1.3.${i}`, {
+    interval: '2s',
+    threshold: 3,
+    stepWeight: 20,
+    maxWeight: 80,
+  });
+  await pollUntil(async () =>
+    ((await h.describe()).raw.pendingActivities ?? []).some(
+      (a) => a.activityType?.name === 'initializeRelease',
+    ),
+  );
+  await sleep(jitter(2000));
+  const t0 = Date.now();
+  await h.executeUpdate(abortUpdate, { args: [{ actor: 'bench', reason: 'measure' }] });
+  const result = (await h.result()) as ReleaseResult;
+  const closedMs = Date.now() - t0;
+  abortInitMs.push(closedMs);
+  log(`  abort during initialise run ${i + 1}: ${closedMs} ms (${result.outcome}/${result.reason.code})`);
+  if (result.reason.code !== 'operator-abort')
+    notes.push(`abort-during-initialise run ${i + 1}: ended ${result.outcome}/${result.reason.code}`);
+}
+
 // ── 4 + 5. a healthy release: Kubernetes requests and history events per steady analysis tick ───────────────
 const steadyNs = await freshTarget('steady');
 const budgetBefore = budget.stats.requests;
@@ -449,6 +528,8 @@ const rows: Row[] = [
   row('threshold reached → VS at 100% primary', 'ms', thresholdMs, 1000, 'p95'),
   row('approve → primary template updated', 'ms', approveMs, 1000, 'p95'),
   row('abort → VS at 100% primary', 'ms', abortMs, 1000, 'p95'),
+  row('abort during a hanging webhook → VS 100% primary', 'ms', abortHookMs, 1000, 'p95'),
+  row('abort during initialise (primary not ready) → workflow closed', 'ms', abortInitMs, 1000, 'p95'),
   row('Kubernetes API requests per steady tick', 'requests', perTickRequests, 2, 'mean'),
   row('history events per steady tick', 'events', perTickEvents, 15, 'mean'),
 ];
@@ -481,6 +562,8 @@ if (json) {
           approveUpdateReturnedMs: approveReturnMs,
           abortMs,
           abortUpdateReturnedMs: abortReturnMs,
+          abortDuringWebhookMs: abortHookMs,
+          abortDuringInitialiseMs: abortInitMs,
           perTickRequests,
           perTickEvents,
         },
@@ -494,11 +577,11 @@ if (json) {
   const n = (x: number): string => (Number.isNaN(x) ? '-' : String(x));
   console.log(`\nFledge release-engine benchmark (local stack, ${cpus().length} CPUs)\n`);
   console.log(
-    `${'figure'.padEnd(42)} ${'unit'.padEnd(8)} ${'n'.padStart(3)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'max'.padStart(6)} ${'mean'.padStart(7)} ${'target'.padStart(7)}  verdict`,
+    `${'figure'.padEnd(62)} ${'unit'.padEnd(8)} ${'n'.padStart(3)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'max'.padStart(6)} ${'mean'.padStart(7)} ${'target'.padStart(7)}  verdict`,
   );
   for (const r of rows) {
     console.log(
-      `${r.figure.padEnd(42)} ${r.unit.padEnd(8)} ${String(r.samples).padStart(3)} ${n(r.p50).padStart(6)} ${n(r.p95).padStart(6)} ${n(r.max).padStart(6)} ${n(r.mean).padStart(7)} ${('≤' + r.target).padStart(7)}  ${r.samples === 0 ? 'NO DATA' : r.ok ? 'OK' : 'MISS'} (${r.basis})`,
+      `${r.figure.padEnd(62)} ${r.unit.padEnd(8)} ${String(r.samples).padStart(3)} ${n(r.p50).padStart(6)} ${n(r.p95).padStart(6)} ${n(r.max).padStart(6)} ${n(r.mean).padStart(7)} ${('≤' + r.target).padStart(7)}  ${r.samples === 0 ? 'NO DATA' : r.ok ? 'OK' : 'MISS'} (${r.basis})`,
     );
   }
   console.log(

@@ -1,7 +1,23 @@
 // Webhook caller with Flagger's contract: POST JSON {name, namespace, phase, checksum, metadata}; an HTTP status
 // ≤ 202 passes; anything else, a timeout or a transport error fails (the response body becomes the message).
 // `event` hooks add metadata.eventMessage, eventType and timestamp. Existing Flagger loadtester hooks work as-is.
-// Never throws: the result says what happened, and the caller (domain) decides what a failure means.
+// Never throws: the result says what happened, and the caller (domain) decides what a failure means — except when
+// the caller's `signal` aborts (the activity was cancelled: an operator acts now): then the request (or the backoff
+// between attempts) is abandoned at once and the call rejects with the signal's reason. A cancelled call is no
+// result: it must not be reported as a failed webhook.
+// Outbound guard (src/integrations/outbound.ts): the URL's address must be allowed, redirects are not followed (a
+// 3xx fails, saying so), only a short escaped excerpt of the response body is kept, and with
+// FLEDGE_WEBHOOK_SIGNING_KEY every request is signed (X-Fledge-Signature, src/integrations/hooks/signature.ts).
+import { requestSignal, sleep, throwIfAborted } from '../cancellation.js';
+import {
+  excerpt,
+  OutboundRefusedError,
+  outboundFetch,
+  outboundSettings,
+  redirectNotFollowed,
+  type OutboundFetch,
+} from '../outbound.js';
+import { signatureHeader, signWebhookBody } from './signature.js';
 
 export interface WebhookPayload {
   name: string;
@@ -29,34 +45,51 @@ export interface WebhookResult {
   durationMs: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export interface WebhookCallOptions {
+  backoffMs?: number;
+  /** The caller's cancellation (e.g. the activity's `cancellationSignal`): abandons the call, which rejects. */
+  signal?: AbortSignal;
+  /** The guarded fetch (default: the worker's, FLEDGE_OUTBOUND_ALLOW). */
+  fetch?: OutboundFetch;
+  /** Signing key (default: FLEDGE_WEBHOOK_SIGNING_KEY); null sends unsigned. */
+  signingKey?: string | null;
+}
 
-export async function callWebhook(
-  call: WebhookCall,
-  opts: { backoffMs?: number } = {},
-): Promise<WebhookResult> {
+export async function callWebhook(call: WebhookCall, opts: WebhookCallOptions = {}): Promise<WebhookResult> {
   const t0 = Date.now();
   const body = JSON.stringify(call.payload);
+  const cancel = opts.signal;
+  const key = opts.signingKey === undefined ? outboundSettings().webhookSigningKey : opts.signingKey;
   let last: WebhookResult = { ok: false, message: 'not called', attempts: 0, durationMs: 0 };
   for (let attempt = 1; attempt <= call.retries + 1; attempt++) {
+    throwIfAborted(cancel);
     try {
-      const res = await fetch(call.url, {
+      const res = await (opts.fetch ?? outboundFetch)(call.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...(call.headers ?? {}) },
+        headers: {
+          'Content-Type': 'application/json',
+          ...(call.headers ?? {}),
+          ...(key ? { [signatureHeader]: signWebhookBody(key, body, Date.now() / 1000) } : {}),
+        },
         body,
-        signal: AbortSignal.timeout(call.timeoutMs),
+        redirect: 'manual',
+        signal: requestSignal(call.timeoutMs, cancel),
       });
-      const text = (await res.text()).slice(0, 1000);
+      const text = excerpt(await res.text());
       const ok = res.status <= 202;
+      const redirect = res.status >= 300 && res.status < 400;
       last = {
         ok,
         status: res.status,
-        message: ok ? `${res.status}` : text.trim() || `HTTP ${res.status}`,
+        message: ok ? `${res.status}` : redirect ? redirectNotFollowed(res) : text || `HTTP ${res.status}`,
         attempts: attempt,
         durationMs: Date.now() - t0,
       };
       if (ok || !(res.status >= 500 || res.status === 429)) return last;
     } catch (e) {
+      throwIfAborted(cancel);
+      if (e instanceof OutboundRefusedError)
+        return { ok: false, message: e.message, attempts: attempt, durationMs: Date.now() - t0 };
       const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
       last = {
         ok: false,
@@ -67,7 +100,7 @@ export async function callWebhook(
         durationMs: Date.now() - t0,
       };
     }
-    if (attempt <= call.retries) await sleep((opts.backoffMs ?? 500) * attempt);
+    if (attempt <= call.retries) await sleep((opts.backoffMs ?? 500) * attempt, cancel);
   }
   return last;
 }

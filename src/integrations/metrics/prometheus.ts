@@ -1,5 +1,14 @@
 // Prometheus over its HTTP API: instant queries returning one number, or null for "no values" (empty vector / NaN).
 import { z } from 'zod';
+import { requestSignal, throwIfAborted } from '../cancellation.js';
+// Every request goes through the outbound guard (allowed addresses only, no redirects, short escaped excerpts).
+import {
+  excerpt,
+  OutboundRefusedError,
+  outboundFetch,
+  redirectNotFollowed,
+  type OutboundFetch,
+} from '../outbound.js';
 
 const sample = z.tuple([z.number(), z.string()]);
 const responseSchema = z.object({
@@ -20,7 +29,7 @@ const responseSchema = z.object({
 export class PrometheusError extends Error {
   constructor(
     message: string,
-    readonly kind: 'unreachable' | 'bad-query' | 'bad-response',
+    readonly kind: 'unreachable' | 'bad-query' | 'bad-response' | 'refused',
   ) {
     super(message);
     this.name = 'PrometheusError';
@@ -28,8 +37,11 @@ export class PrometheusError extends Error {
 }
 
 export interface PrometheusClient {
-  /** Instant query. Returns the last series' value (Flagger keeps the last), or null when there is none or it is NaN. */
-  queryScalar(promql: string, opts?: { timeoutMs?: number }): Promise<number | null>;
+  /**
+   * Instant query. Returns the last series' value (Flagger keeps the last), or null when there is none or it is NaN.
+   * `signal` (the caller's cancellation) abandons the request: it rejects with the signal's reason.
+   */
+  queryScalar(promql: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<number | null>;
   isOnline(): Promise<boolean>;
 }
 
@@ -41,41 +53,49 @@ export function trimQuery(q: string): string {
 export function createPrometheusClient(
   baseUrl: string,
   headers: Record<string, string> = {},
+  fetch: OutboundFetch = outboundFetch,
 ): PrometheusClient {
   const base = baseUrl.replace(/\/+$/, '');
   return {
     async queryScalar(promql, opts = {}) {
       let res: Response;
+      const cancel = opts.signal;
       try {
         res = await fetch(`${base}/api/v1/query`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
           body: new URLSearchParams({ query: trimQuery(promql) }),
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+          redirect: 'manual',
+          signal: requestSignal(opts.timeoutMs ?? 10_000, cancel),
         });
       } catch (e) {
+        throwIfAborted(cancel);
+        if (e instanceof OutboundRefusedError)
+          throw new PrometheusError(`Prometheus ${base}: ${e.message}`, 'refused');
         throw new PrometheusError(
           `Prometheus ${base} unreachable: ${e instanceof Error ? e.message : String(e)}`,
           'unreachable',
         );
       }
+      if (res.status >= 300 && res.status < 400)
+        throw new PrometheusError(`Prometheus ${base}: ${redirectNotFollowed(res)}`, 'bad-response');
       const text = await res.text();
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         throw new PrometheusError(
-          `Prometheus answered ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+          `Prometheus answered ${res.status} with non-JSON: ${excerpt(text)}`,
           res.status >= 500 ? 'unreachable' : 'bad-response',
         );
       }
       const parsed = responseSchema.safeParse(json);
       if (!parsed.success)
-        throw new PrometheusError(`unexpected Prometheus response: ${text.slice(0, 200)}`, 'bad-response');
+        throw new PrometheusError(`unexpected Prometheus response: ${excerpt(text)}`, 'bad-response');
       const body = parsed.data;
       if (body.status === 'error') {
         throw new PrometheusError(
-          `Prometheus ${body.errorType ?? 'error'}: ${body.error ?? ''}`,
+          `Prometheus ${excerpt(body.errorType ?? 'error', 40)}: ${excerpt(body.error ?? '')}`,
           res.status >= 500 ? 'unreachable' : 'bad-query',
         );
       }
@@ -93,7 +113,11 @@ export function createPrometheusClient(
     },
     async isOnline() {
       try {
-        const res = await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(3000), headers });
+        const res = await fetch(`${base}/-/ready`, {
+          signal: AbortSignal.timeout(3000),
+          headers,
+          redirect: 'manual',
+        });
         return res.ok;
       } catch {
         return false;
