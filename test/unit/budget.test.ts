@@ -65,4 +65,30 @@ describe('Kubernetes request budget', () => {
     ).rejects.toThrow();
     expect(calls).toBe(1);
   });
+
+  it('drops a queued call whose caller gave up (its activity timed out) instead of sending it late', async () => {
+    const clk = fakeClock();
+    const callers = [new AbortController(), new AbortController()];
+    let current: AbortSignal | undefined;
+    const b = createRequestBudget({
+      qps: 1,
+      burst: 1,
+      max429Retries: 0,
+      now: clk.now,
+      sleep: async (ms) => {
+        await clk.sleep(ms);
+        callers[1]!.abort(new Error('Local Activity timed out')); // gives up while it waits for its token
+      },
+      cancellation: () => current,
+    });
+    const sent: string[] = [];
+    current = callers[0]!.signal;
+    const first = b.call(async () => sent.push('first'));
+    current = callers[1]!.signal;
+    const second = b.call(async () => sent.push('second'));
+    await first;
+    await expect(second).rejects.toThrow('Local Activity timed out');
+    expect(sent).toEqual(['first']);
+    expect(b.stats).toMatchObject({ requests: 1, dropped: 1 });
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { maxInfraRetries } from '../../../src/domain/decide.js';
 import type { MetricResult } from '../../../src/domain/events.js';
 import type { ReleasePlan } from '../../../src/domain/plan.js';
-import { canary, hook, makePlan, metricsWith, Scenario } from './scenario.js';
+import { canary, hook, makePlan, metricsWith, Scenario, T0 } from './scenario.js';
 
 describe('failed checks and the threshold', () => {
   it.each([1, 2, 3, 5])(
@@ -417,5 +417,41 @@ describe('the final batch (returned with done) is confirmed too', () => {
     });
     expect(s.run().outcome).toBe('Promoted');
     expect(s.nexts().filter((n) => n.type === 'promotePrimary')).toHaveLength(3);
+  });
+});
+
+describe('slow is not failed: transient infrastructure errors are waited out up to the progress deadline', () => {
+  const patient = { infraRetry: 'until-deadline' as const, progressDeadlineMs: 600_000 };
+  const failFor = (ms: number) => (n: { type: string }, ctx: { now: number }) =>
+    n.type === 'promotePrimary' && ctx.now - T0 < ms ? 'Local Activity timed out' : undefined;
+
+  it.each([
+    [
+      'a promotion blocked for 5 minutes by a throttled apiserver still promotes',
+      patient,
+      true,
+      300_000,
+      'Promoted',
+    ],
+    ['…but not with the fixed retry count of the first version', {}, true, 300_000, 'Failed'],
+    ['a permanent error (403) still ends after the fixed retries', patient, false, 300_000, 'Failed'],
+    [
+      'a transient error that outlasts the progress deadline ends the release',
+      patient,
+      true,
+      3_600_000,
+      'Failed',
+    ],
+  ] as const)('%s', (_name, overrides, transient, failingMs, outcome) => {
+    const s = new Scenario(makePlan(overrides), { failNext: failFor(failingMs), transient });
+    const result = s.run();
+    expect(result.outcome).toBe(outcome);
+    const attempts = s.nexts().filter((n) => n.type === 'promotePrimary').length;
+    if (outcome === 'Promoted') expect(attempts).toBeGreaterThan(maxInfraRetries + 1);
+    else if (transient && 'infraRetry' in overrides) {
+      // gave up only once the deadline had passed since the first failure
+      expect(result.reason.message).toMatch(/promotePrimary kept failing after \d+ retries/);
+      expect(result.finishedAt - T0).toBeGreaterThanOrEqual(600_000);
+    } else expect(attempts).toBe(maxInfraRetries + 1);
   });
 });

@@ -94,6 +94,8 @@ export interface World {
   failEffect?: (effect: Effect, ctx: WorldCtx) => string | undefined;
   /** Return a message to make this next fail (→ infraError). */
   failNext?: (next: Next, ctx: WorldCtx) => string | undefined;
+  /** Mark every infraError as transient (a timeout/5xx/429) or permanent (403/422); absent = unmarked. */
+  transient?: boolean;
   /** How long each activity (non-wait next) takes. */
   activityMs?: number;
 }
@@ -129,6 +131,10 @@ export class Scenario {
     this.world = world;
     this.now = startAt;
     this.state = initialState(plan, startAt);
+  }
+
+  private transience(): { transient?: boolean } {
+    return this.world.transient === undefined ? {} : { transient: this.world.transient };
   }
 
   private ctx(): WorldCtx {
@@ -183,12 +189,18 @@ export class Scenario {
     if (next === null) return this.start();
     if (this.pendingInfra !== null) {
       const infra = this.pendingInfra;
-      return this.feed({ type: 'infraError', step: infra.step, message: infra.message });
+      return this.feed({
+        type: 'infraError',
+        step: infra.step,
+        message: infra.message,
+        ...this.transience(),
+      });
     }
     if (next.type !== 'wait' && next.type !== 'waitForOperator' && next.type !== 'done') {
       const failure = this.world.failNext?.(next, this.ctx());
       this.now += this.world.activityMs ?? 0;
-      if (failure !== undefined) return this.feed({ type: 'infraError', step: next.type, message: failure });
+      if (failure !== undefined)
+        return this.feed({ type: 'infraError', step: next.type, message: failure, ...this.transience() });
     }
     switch (next.type) {
       case 'initialize':
