@@ -1,8 +1,10 @@
-// The Kubernetes packaging (deploy/kustomize) against the real local apiserver: the base and the Temporal Cloud
+// The Kubernetes packaging (deploy/kustomize) against the real local apiserver: the base (the default install:
+// namespaced, a Role + RoleBinding per release namespace), the cluster-wide opt-in overlay and the Temporal Cloud
 // overlay render (a small kustomize equivalent below: `resources:` and ConfigMap `data` patches, nothing more), every
-// object passes server-side validation (dry-run, strict field validation, raw manifests), the ClusterRole is exactly
-// the least-privilege table of docs/operations.md and covers every Kubernetes call of the worker's code, and — bound
-// for real to the worker's ServiceAccount — it grants what a release needs and nothing it must not (SubjectAccessReview).
+// object passes server-side validation (dry-run, strict field validation, raw manifests), every Role/ClusterRole is
+// exactly the least-privilege table of docs/operations.md and covers every Kubernetes call of the worker's code, and —
+// bound for real to the worker's ServiceAccount — it grants what a release needs, where it may release, and nothing
+// it must not (SubjectAccessReview).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadFledgeConfig } from '../../src/config.js';
+import { checkReleasePolicy, parsePatternList, type ReleasePolicy } from '../../src/policy.js';
 import { projectRoot } from '../../src/dev/stack/config.js';
 import { eventually, kube, type KubeClients } from '../support/stack.js';
 
@@ -17,7 +20,9 @@ type Obj = k8s.KubernetesObject & { metadata: k8s.V1ObjectMeta & { name: string 
 
 const kustomizeDir = join(projectRoot, 'deploy', 'kustomize');
 const baseDir = join(kustomizeDir, 'base');
+const commonDir = join(kustomizeDir, 'common');
 const overlayDir = join(kustomizeDir, 'overlays', 'temporal-cloud');
+const clusterWideDir = join(kustomizeDir, 'overlays', 'cluster-wide');
 const secretsExample = join(kustomizeDir, 'examples', 'secrets.example.yaml');
 const systemNs = 'fledge-system';
 
@@ -95,18 +100,29 @@ function find<T>(objects: Obj[], kind: string, name: string): T {
   return o as unknown as T;
 }
 
-/** The rendered objects moved to a fresh namespace and cluster-scoped names (a kustomize namespace + suffix). */
-function retarget(objects: Obj[], ns: string, suffix: string): Obj[] {
+/**
+ * The rendered objects moved to a fresh namespace and cluster-scoped names (a kustomize namespace + suffix); the
+ * release namespaces of the base's RoleBindings (`shop`) move to `releaseNs`.
+ */
+function retarget(objects: Obj[], ns: string, suffix: string, releaseNs = `${ns}-rel`): Obj[] {
   return structuredClone(objects).map((o) => {
     if (o.kind === 'Namespace') o.metadata.name = ns;
     if (o.metadata.namespace === systemNs) o.metadata.namespace = ns;
+    else if (o.kind === 'Role' || o.kind === 'RoleBinding') o.metadata.namespace = releaseNs;
     if (o.kind === 'ClusterRole') o.metadata.name += suffix;
-    if (o.kind === 'ClusterRoleBinding') {
+    if (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') {
       const b = o as unknown as k8s.V1ClusterRoleBinding;
-      o.metadata.name += suffix;
-      b.roleRef.name += suffix;
+      if (o.kind === 'ClusterRoleBinding') {
+        o.metadata.name += suffix;
+        b.roleRef.name += suffix;
+      }
       for (const s of b.subjects ?? []) if (s.namespace === systemNs) s.namespace = ns;
     }
+    if (
+      o.kind === 'ConfigMap' &&
+      (o.data as Record<string, string> | undefined)?.FLEDGE_ALLOWED_NAMESPACES === 'shop'
+    )
+      (o.data as Record<string, string>).FLEDGE_ALLOWED_NAMESPACES = releaseNs;
     return o;
   });
 }
@@ -141,7 +157,7 @@ function triples(rules: Rule[]): string[] {
   return [...out].sort();
 }
 
-function roleTriples(role: k8s.V1ClusterRole): string[] {
+function roleTriples(role: k8s.V1ClusterRole | k8s.V1Role): string[] {
   return triples(
     (role.rules ?? []).flatMap((r) =>
       (r.apiGroups ?? []).map((g) => ({ group: g, resources: r.resources ?? [], verbs: r.verbs })),
@@ -321,7 +337,14 @@ const kubectlKustomize =
     'Kustomize Version',
   ) ?? false;
 const base = render(baseDir);
+const common = render(commonDir);
 const overlay = render(overlayDir);
+const clusterWide = render(clusterWideDir);
+/** The base's release namespaces: those with a RoleBinding. */
+const releaseNamespaces = base
+  .filter((o) => o.kind === 'RoleBinding')
+  .map((o) => o.metadata.namespace as string)
+  .sort();
 const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 const suffix = `-it${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 
@@ -329,6 +352,7 @@ let c: KubeClients;
 let objects: ReturnType<typeof strictObjectApi>;
 const namespaces: string[] = [];
 const clusterRoles: string[] = [];
+const clusterRoleBindings: string[] = [];
 
 beforeAll(() => {
   c = kube();
@@ -336,25 +360,68 @@ beforeAll(() => {
 });
 afterAll(async () => {
   const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  for (const name of clusterRoleBindings)
+    await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
   for (const name of clusterRoles) await rbac.deleteClusterRole({ name }).catch(() => undefined);
   for (const name of namespaces) await c.core.deleteNamespace({ name }).catch(() => undefined);
 });
 
 describe('deploy/kustomize: rendering', () => {
-  it('the base is the worker and its RBAC and configuration in fledge-system, and no Secrets', () => {
-    expect(base.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+  it('the base (default install) is the worker in fledge-system, a Role + RoleBinding per release namespace, no cluster-wide RBAC, no Secrets', () => {
+    expect(base.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)).toEqual([
+      'Namespace//fledge-system',
+      'ServiceAccount/fledge-system/fledge-worker',
+      'ConfigMap/fledge-system/fledge-config',
+      'Deployment/fledge-system/fledge-worker',
+      'Role/shop/fledge-worker',
+      'RoleBinding/shop/fledge-worker',
+    ]);
+    expect(base.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toBe(false);
+    for (const o of base) {
+      const clusterScoped = o.kind === 'Namespace';
+      const inRelease = o.kind === 'Role' || o.kind === 'RoleBinding';
+      if (!inRelease)
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(
+          clusterScoped ? undefined : systemNs,
+        );
+    }
+    expect(releaseNamespaces).toEqual(['shop']);
+    for (const b of base.filter((o) => o.kind === 'RoleBinding') as unknown as k8s.V1RoleBinding[]) {
+      const ns = b.metadata?.namespace;
+      // Bound to a Role of its own namespace (never a ClusterRole), for the worker's ServiceAccount only.
+      expect(b.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'fledge-worker',
+      });
+      expect(
+        base.some(
+          (o) => o.kind === 'Role' && o.metadata.name === 'fledge-worker' && o.metadata.namespace === ns,
+        ),
+        `Role fledge-worker in ${ns}`,
+      ).toBe(true);
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs }]);
+    }
+  });
+
+  it("the base's FLEDGE_ALLOWED_NAMESPACES is exactly its RoleBindings' namespaces (the worker refuses the rest)", () => {
+    const cm = find<k8s.V1ConfigMap>(base, 'ConfigMap', 'fledge-config');
+    const allowed = parsePatternList(cm.data?.FLEDGE_ALLOWED_NAMESPACES ?? '').sort();
+    expect(allowed).toEqual(releaseNamespaces);
+    const cfg = loadFledgeConfig({ ...cm.data });
+    expect(cfg.policy?.namespaces).toEqual(releaseNamespaces);
+  });
+
+  it('the cluster-wide overlay (opt-in) is the common parts + ClusterRole + ClusterRoleBinding, all namespaces allowed', () => {
+    expect(clusterWide.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Namespace/fledge-system',
       'ServiceAccount/fledge-worker',
-      'ClusterRole/fledge-worker',
-      'ClusterRoleBinding/fledge-worker',
       'ConfigMap/fledge-config',
       'Deployment/fledge-worker',
+      'ClusterRole/fledge-worker',
+      'ClusterRoleBinding/fledge-worker',
     ]);
-    for (const o of base) {
-      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind as string);
-      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(clusterScoped ? undefined : systemNs);
-    }
-    const binding = find<k8s.V1ClusterRoleBinding>(base, 'ClusterRoleBinding', 'fledge-worker');
+    const binding = find<k8s.V1ClusterRoleBinding>(clusterWide, 'ClusterRoleBinding', 'fledge-worker');
     expect(binding.roleRef).toEqual({
       apiGroup: 'rbac.authorization.k8s.io',
       kind: 'ClusterRole',
@@ -363,14 +430,33 @@ describe('deploy/kustomize: rendering', () => {
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs },
     ]);
+    const cm = find<k8s.V1ConfigMap>(clusterWide, 'ConfigMap', 'fledge-config');
+    expect(cm.data?.FLEDGE_ALLOWED_NAMESPACES).toBe('*');
+    // …which still leaves the system namespaces and the worker's own refused (src/policy.ts).
+    const policy = {
+      ...(loadFledgeConfig({ ...cm.data }).policy as ReleasePolicy),
+      workerNamespace: systemNs,
+    };
+    expect(checkReleasePolicy(policy, { namespace: 'kube-system', images: {} })).toHaveLength(1);
+    expect(checkReleasePolicy(policy, { namespace: systemNs, images: {} })).toHaveLength(1);
+    expect(checkReleasePolicy(policy, { namespace: 'anything', images: {} })).toEqual([]);
+    // The common parts are the same as in the base (only FLEDGE_ALLOWED_NAMESPACES differs).
+    const strip = (objs: Obj[]): Obj[] =>
+      structuredClone(objs.filter((o) => !/Role/.test(o.kind as string))).map((o) => {
+        delete (o.data as Record<string, string> | undefined)?.FLEDGE_ALLOWED_NAMESPACES;
+        return o;
+      });
+    expect(strip(clusterWide)).toEqual(strip(base));
+    expect(strip(common)).toEqual(strip(base));
   });
 
-  it.skipIf(!kubectlKustomize)('renders exactly what `kubectl kustomize` renders (base and overlay)', () => {
+  it.skipIf(!kubectlKustomize)('renders exactly what `kubectl kustomize` renders (base and overlays)', () => {
     const byId = (objs: Obj[]): Obj[] => [...objs].sort((a, b) => id(a).localeCompare(id(b)));
     const id = (o: Obj): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     for (const [dir, ours] of [
       [baseDir, base],
       [overlayDir, overlay],
+      [clusterWideDir, clusterWide],
     ] as const) {
       const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
       expect(r.status, r.stderr).toBe(0);
@@ -428,6 +514,8 @@ describe('deploy/kustomize: rendering', () => {
       'FLEDGE_TASK_QUEUE',
       'FLEDGE_PROMETHEUS_URL',
       'FLEDGE_WEB_UI_URL',
+      'FLEDGE_ALLOWED_IMAGES',
+      'FLEDGE_ALLOWED_NAMESPACES',
     ];
     expect(Object.keys(cm.data ?? {}).sort()).toEqual([...keys].sort());
     const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
@@ -436,6 +524,7 @@ describe('deploy/kustomize: rendering', () => {
     expect(cfg.temporal).toEqual({ address: 'temporal-frontend.temporal:7233', namespace: 'default' });
     expect(cfg.taskQueue).toBe('fledge');
     expect(cfg.kubeconfig).toBeUndefined(); // → the pod's service account (loadKubeConfig: in-cluster)
+    expect(cfg.policy?.images).toEqual(['ghcr.io/acme/*']);
   });
 
   it('the temporal-cloud overlay changes only the Temporal address and namespace; with the API key TLS is on', () => {
@@ -470,9 +559,18 @@ describe('deploy/kustomize: rendering', () => {
   });
 });
 
-describe('deploy/kustomize: the ClusterRole is least privilege', () => {
-  const role = find<k8s.V1ClusterRole>(base, 'ClusterRole', 'fledge-worker');
+/** Every rule set the packaging grants: the base's Role per release namespace, the cluster-wide ClusterRole. */
+const grantedRoles: Array<[string, k8s.V1Role | k8s.V1ClusterRole]> = [
+  ...base
+    .filter((o) => o.kind === 'Role')
+    .map((o): [string, k8s.V1Role] => [
+      `base Role ${o.metadata.namespace}/${o.metadata.name}`,
+      o as k8s.V1Role,
+    ]),
+  ['cluster-wide ClusterRole', find<k8s.V1ClusterRole>(clusterWide, 'ClusterRole', 'fledge-worker')],
+];
 
+describe.each(grantedRoles)('deploy/kustomize: the %s is least privilege', (_name, role) => {
   it('is exactly the table of docs/operations.md (hardcoded here, and as the doc prints it today)', () => {
     expect(roleTriples(role)).toEqual(triples(expectedRules));
     expect(triples(docsTableRules())).toEqual(triples(expectedRules));
@@ -501,22 +599,32 @@ describe('deploy/kustomize: the ClusterRole is least privilege', () => {
 });
 
 describe('deploy/kustomize: server-side validation on the real apiserver', () => {
-  it('creates every object of the base, the overlay and the example Secrets with dryRun=All and strict field validation', async () => {
+  it('creates every object of the base, both overlays and the example Secrets with dryRun=All and strict field validation', async () => {
     const ns = `fledge-deploy-${suffix.slice(1)}`;
-    const rendered = retarget(base, ns, suffix);
+    const releaseNs = `${ns}-rel`;
+    const rendered = retarget(base, ns, suffix, releaseNs);
     const [nsObj, ...rest] = rendered;
     expect(nsObj?.kind).toBe('Namespace');
-    // The Namespace first (dry-run), then for real so the namespaced objects can be admitted into it.
+    // The Namespaces first (dry-run), then for real so the namespaced objects can be admitted into them.
     expect(await dryRunAll(objects, [nsObj as Obj])).toEqual([]);
     await objects.create(nsObj as Obj);
     namespaces.push(ns);
+    await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: releaseNs } });
+    namespaces.push(releaseNs);
     expect(await dryRunAll(objects, rest)).toEqual([]);
-    const overlayCm = retarget(overlay, ns, suffix).filter((o) => o.kind === 'ConfigMap');
+    const overlayCm = retarget(overlay, ns, suffix, releaseNs).filter((o) => o.kind === 'ConfigMap');
+    const wide = retarget(clusterWide, ns, suffix).filter((o) => o.kind !== 'Namespace');
     const secrets = retarget(loadDocs(secretsExample), ns, suffix);
-    expect(await dryRunAll(objects, [...overlayCm, ...secrets])).toEqual([]);
-    // Nothing was persisted but the namespace.
+    expect(await dryRunAll(objects, [...overlayCm, ...wide, ...secrets])).toEqual([]);
+    // Nothing was persisted but the namespaces.
     await expect(
       c.apps.readNamespacedDeployment({ name: 'fledge-worker', namespace: ns }),
+    ).rejects.toMatchObject({
+      code: 404,
+    });
+    const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    await expect(
+      rbac.readNamespacedRole({ name: 'fledge-worker', namespace: releaseNs }),
     ).rejects.toMatchObject({
       code: 404,
     });
@@ -534,71 +642,84 @@ describe('deploy/kustomize: server-side validation on the real apiserver', () =>
   });
 });
 
-describe('deploy/kustomize: least privilege, proven with SubjectAccessReview', () => {
-  let ns: string;
-  let user: string;
-  let roleName: string;
-  const authz = (): k8s.AuthorizationV1Api => c.kc.makeApiClient(k8s.AuthorizationV1Api);
-
-  const can = async (
-    verb: string,
-    group: string,
-    resource: string,
-    namespace: string | null = ns, // null: cluster scope
-  ): Promise<boolean> => {
-    const [res, subresource] = resource.split('/');
-    const r = await authz().createSubjectAccessReview({
-      body: {
-        spec: {
-          user,
-          groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-          resourceAttributes: {
-            verb,
-            group,
-            resource: res,
-            ...(subresource ? { subresource } : {}),
-            ...(namespace ? { namespace } : {}),
-          },
+/** SubjectAccessReview for the ServiceAccount fledge-worker of namespace `saNs`; `namespace` null = cluster scope. */
+async function canAs(
+  saNs: string,
+  verb: string,
+  group: string,
+  resource: string,
+  namespace: string | null,
+): Promise<boolean> {
+  const [res, subresource] = resource.split('/');
+  const r = await c.kc.makeApiClient(k8s.AuthorizationV1Api).createSubjectAccessReview({
+    body: {
+      spec: {
+        user: `system:serviceaccount:${saNs}:fledge-worker`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${saNs}`, 'system:authenticated'],
+        resourceAttributes: {
+          verb,
+          group,
+          resource: res,
+          ...(subresource ? { subresource } : {}),
+          ...(namespace ? { namespace } : {}),
         },
       },
-    });
-    return r.status?.allowed === true;
-  };
+    },
+  });
+  return r.status?.allowed === true;
+}
+
+/** What the worker must never be allowed, wherever it is bound (`where`: a namespace it may release to). */
+async function expectNeverAllowed(saNs: string, where: string): Promise<void> {
+  const denied = async (verb: string, group: string, resource: string, namespace: string | null = where) =>
+    expect(
+      await canAs(saNs, verb, group, resource, namespace),
+      `${verb} ${group}/${resource} in ${namespace ?? 'the cluster'}`,
+    ).toBe(false);
+  await denied('delete', 'apps', 'deployments');
+  await denied('deletecollection', 'apps', 'deployments');
+  await denied('get', '', 'secrets');
+  await denied('list', '', 'secrets');
+  await denied('get', '', 'configmaps');
+  await denied('delete', '', 'services');
+  await denied('delete', 'networking.istio.io', 'virtualservices');
+  await denied('delete', 'gateway.networking.k8s.io', 'httproutes');
+  await denied('update', 'apps', 'deployments');
+  await denied('create', '', 'pods/exec');
+  await denied('create', 'rbac.authorization.k8s.io', 'rolebindings');
+  await denied('create', '', 'namespaces', null);
+}
+
+describe('deploy/kustomize: the namespaced default, proven with SubjectAccessReview', () => {
+  // The worker's namespace and ServiceAccount, and one release namespace bound as the base binds `shop`.
+  let ns: string;
+  let releaseNs: string;
+  const can = (verb: string, group: string, resource: string, namespace: string | null = releaseNs) =>
+    canAs(ns, verb, group, resource, namespace);
 
   beforeAll(async () => {
     ns = `fledge-rbac-${suffix.slice(1)}`;
-    user = `system:serviceaccount:${ns}:fledge-worker`;
-    const [nsObj, sa, role] = retarget(
-      base.filter((o) => ['Namespace', 'ServiceAccount', 'ClusterRole'].includes(o.kind as string)),
-      ns,
-      suffix,
-    ) as [Obj, Obj, Obj];
-    roleName = role.metadata.name;
-    await objects.create(nsObj); // restricted Pod Security Standard enforced, as in the manifest
+    releaseNs = `${ns}-rel`;
+    const rendered = retarget(base, ns, suffix, releaseNs);
+    const pick = (kind: string): Obj[] => rendered.filter((o) => o.kind === kind);
+    await objects.create(pick('Namespace')[0] as Obj); // restricted Pod Security Standard enforced, as in the manifest
     namespaces.push(ns);
-    await objects.create(sa);
-    await objects.create(role);
-    clusterRoles.push(roleName);
-    // Bound per namespace, as docs/operations.md allows: a RoleBinding to the ClusterRole.
-    await objects.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'fledge-worker', namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
-      subjects: [{ kind: 'ServiceAccount', name: 'fledge-worker', namespace: ns }],
-    });
+    await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: releaseNs } });
+    namespaces.push(releaseNs);
+    for (const o of [...pick('ServiceAccount'), ...pick('Role'), ...pick('RoleBinding')])
+      await objects.create(o);
     await eventually('the RoleBinding to take effect', async () =>
       (await can('patch', 'apps', 'deployments')) ? true : undefined,
     );
   });
 
-  it('allows what a release does: patch deployments, create services, patch virtualservices', async () => {
+  it('allows what a release does in a release namespace: patch deployments, create services, patch virtualservices', async () => {
     expect(await can('patch', 'apps', 'deployments')).toBe(true);
     expect(await can('create', '', 'services')).toBe(true);
     expect(await can('patch', 'networking.istio.io', 'virtualservices')).toBe(true);
   });
 
-  it('allows every rule of the table in the bound namespace', async () => {
+  it('allows every rule of the table in the release namespace', async () => {
     const denied: string[] = [];
     for (const r of expectedRules)
       for (const res of r.resources)
@@ -606,30 +727,17 @@ describe('deploy/kustomize: least privilege, proven with SubjectAccessReview', (
     expect(denied).toEqual([]);
   });
 
-  it('denies what it must not: delete deployments, read secrets or configmaps, escalate, act elsewhere', async () => {
-    const denied = async (
-      verb: string,
-      group: string,
-      resource: string,
-      namespace?: string | null,
-    ): Promise<void> =>
-      expect(
-        await can(verb, group, resource, namespace),
-        `${verb} ${group}/${resource} in ${namespace === null ? 'the cluster' : (namespace ?? ns)}`,
-      ).toBe(false);
-    await denied('delete', 'apps', 'deployments');
-    await denied('deletecollection', 'apps', 'deployments');
-    await denied('get', '', 'secrets');
-    await denied('list', '', 'secrets');
-    await denied('get', '', 'configmaps');
-    await denied('delete', '', 'services');
-    await denied('delete', 'networking.istio.io', 'virtualservices');
-    await denied('delete', 'gateway.networking.k8s.io', 'httproutes');
-    await denied('update', 'apps', 'deployments');
-    await denied('create', '', 'pods/exec');
-    await denied('create', 'rbac.authorization.k8s.io', 'rolebindings');
-    await denied('patch', 'apps', 'deployments', 'default'); // a RoleBinding grants only its namespace
-    await denied('create', '', 'namespaces', null);
+  it('grants nothing outside the listed namespaces: not in default, kube-system, its own namespace, nor cluster-wide', async () => {
+    for (const elsewhere of ['default', 'kube-system', ns]) {
+      expect(await can('patch', 'apps', 'deployments', elsewhere), elsewhere).toBe(false);
+      expect(await can('get', 'apps', 'deployments', elsewhere), elsewhere).toBe(false);
+      expect(await can('create', '', 'services', elsewhere), elsewhere).toBe(false);
+    }
+    expect(await can('patch', 'apps', 'deployments', null)).toBe(false); // all namespaces at once
+  });
+
+  it('denies what it must not: delete deployments, read secrets or configmaps, escalate', async () => {
+    await expectNeverAllowed(ns, releaseNs);
   });
 
   it("the worker's pod template passes the restricted Pod Security Standard (and the check is live)", async () => {
@@ -651,6 +759,42 @@ describe('deploy/kustomize: least privilege, proven with SubjectAccessReview', (
   });
 });
 
+describe('deploy/kustomize: the cluster-wide opt-in, proven with SubjectAccessReview', () => {
+  let ns: string;
+  beforeAll(async () => {
+    ns = `fledge-rbacw-${suffix.slice(1)}`;
+    const rendered = retarget(clusterWide, ns, suffix);
+    const pick = (kind: string): Obj[] => rendered.filter((o) => o.kind === kind);
+    await objects.create(pick('Namespace')[0] as Obj);
+    namespaces.push(ns);
+    await objects.create(pick('ServiceAccount')[0] as Obj);
+    const role = pick('ClusterRole')[0] as Obj;
+    await objects.create(role);
+    clusterRoles.push(role.metadata.name);
+    const binding = pick('ClusterRoleBinding')[0] as Obj;
+    await objects.create(binding);
+    clusterRoleBindings.push(binding.metadata.name);
+    await eventually('the ClusterRoleBinding to take effect', async () =>
+      (await canAs(ns, 'patch', 'apps', 'deployments', 'default')) ? true : undefined,
+    );
+  });
+
+  it('allows every rule of the table in any namespace', async () => {
+    const denied: string[] = [];
+    for (const where of ['default', `some-namespace-${suffix.slice(1)}`])
+      for (const r of expectedRules)
+        for (const res of r.resources)
+          for (const v of r.verbs)
+            if (!(await canAs(ns, v, r.group, res, where)))
+              denied.push(`${where}: ${triple(r.group, res, v)}`);
+    expect(denied).toEqual([]);
+  });
+
+  it('still denies what it must not (delete, secrets, configmaps, escalation)', async () => {
+    await expectNeverAllowed(ns, 'default');
+  });
+});
+
 // The renderer is only trusted for what it implements; make sure the overlay directory holds nothing it ignores.
 it('every file under deploy/kustomize is referenced by a kustomization or is the Secrets example', () => {
   const referenced = new Set<string>([secretsExample]);
@@ -669,6 +813,7 @@ it('every file under deploy/kustomize is referenced by a kustomization or is the
   };
   collect(baseDir);
   collect(overlayDir);
+  collect(clusterWideDir);
   const all = (dir: string): string[] =>
     readdirSync(dir).flatMap((n) =>
       statSync(join(dir, n)).isDirectory() ? all(join(dir, n)) : [join(dir, n)],

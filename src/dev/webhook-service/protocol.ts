@@ -58,6 +58,8 @@ export interface RecordedCall {
   /** The body when it is a valid Flagger webhook payload, else null. */
   payload: FlaggerPayload | null;
   receivedAt: string;
+  /** With a signing key: whether X-Fledge-Signature verified (and why not). */
+  signature?: { valid: boolean; reason?: string };
   /** Set once answered (absent while a programmed delay is running). */
   response?: { status: number; programmed: boolean; respondedAt: string };
 }

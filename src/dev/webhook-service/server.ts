@@ -18,6 +18,10 @@
 // Gates follow Flagger's loadtester (pkg/loadtester/server.go, gate.go): keyed by name.namespace, closed
 // until opened, the rollback flag kept apart from the gate; open/close answer 202. Unlike the loadtester,
 // a body without a non-empty name and namespace is refused with 400 and says why.
+// With `signingKey` (main.ts: --signing-key or FLEDGE_WEBHOOK_SIGNING_KEY) every hook call must carry a valid
+// X-Fledge-Signature for its raw body (src/integrations/hooks/signature.ts): otherwise it is recorded with the
+// reason and answered 401, as a receiver that verifies Fledge's signatures would.
+import { verifyWebhookSignature } from '../../integrations/hooks/signature.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen } from '../http.js';
 import type { z } from 'zod';
@@ -42,6 +46,8 @@ export interface WebhookServiceOptions {
   maxBodyBytes?: number;
   /** Oldest calls are dropped above this many. Default 10 000. */
   maxCalls?: number;
+  /** Verify X-Fledge-Signature on hook calls with this key (401 when missing or wrong). Default: no check. */
+  signingKey?: string;
 }
 
 export interface RunningWebhookService {
@@ -344,6 +350,10 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const hook = (req: IncomingMessage, res: ServerResponse, url: URL, raw: string): void => {
     const json = parseJson(raw);
     const payload = json.ok ? flaggerPayloadSchema.safeParse(json.value) : undefined;
+    const header = req.headers['x-fledge-signature'];
+    const check = opts.signingKey
+      ? verifyWebhookSignature(opts.signingKey, Array.isArray(header) ? header[0] : header, raw)
+      : undefined;
     const call = state.record({
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -353,8 +363,12 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
       ...(json.ok || raw === '' ? {} : { rawBody: raw }),
       payload: payload?.success ? payload.data : null,
       receivedAt: new Date().toISOString(),
+      ...(check ? { signature: check.ok ? { valid: true } : { valid: false, reason: check.reason } } : {}),
     });
-    const reply = hookReply(state, url.pathname, raw);
+    const reply: Reply =
+      check && !check.ok
+        ? { status: 401, body: `signature rejected: ${check.reason}`, programmed: false }
+        : hookReply(state, url.pathname, raw);
     const answer = (): void => {
       call.response = {
         status: reply.status,

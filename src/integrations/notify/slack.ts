@@ -6,7 +6,7 @@
 // notifier looks for that metadata in the channel's recent history and adopts the message it finds. 429s are
 // retried after Retry-After (nothing was posted). Scopes: chat:write, channels:history (groups:history for
 // private channels; without it the lookup is skipped and a crash between post and record may duplicate).
-import { WebClient, ErrorCode, type KnownBlock } from '@slack/web-api';
+import { WebClient, ErrorCode, type FetchFunction, type KnownBlock } from '@slack/web-api';
 import {
   failingMetricText,
   headline,
@@ -28,6 +28,60 @@ export interface SlackOptions {
   backoffMs?: number;
   /** How many recent channel messages are searched for an existing parent. Default 100. */
   lookback?: number;
+  /** The HTTP transport: the worker passes its outbound guard (src/integrations/outbound.ts). Default: fetch. */
+  fetch?: FetchFunction;
+  /**
+   * Interactive buttons (Approve / Pause or Resume / Abort) on the parent while the release runs; the worker sets
+   * it when its Slack interactions endpoint is on (FLEDGE_SLACK_SIGNING_SECRET). Default off.
+   */
+  interactive?: boolean;
+}
+
+/** The buttons' action IDs; each button's value is the release's workflow ID (src/interactions/slack.ts). */
+export const slackActionIds = {
+  approve: 'fledge:approve',
+  pause: 'fledge:pause',
+  resume: 'fledge:resume',
+  abort: 'fledge:abort',
+} as const;
+export type SlackButtonAction = keyof typeof slackActionIds;
+/** block_id of the actions block: `fledge:actions`, or `fledge:actions:<gate>` while a gate is pending. */
+export const slackActionsBlockId = (gate: string | undefined): string =>
+  gate ? `fledge:actions:${gate}` : 'fledge:actions';
+
+/** The actions block of a running release: Approve (a gate is pending), Pause or Resume, Abort (confirmed). */
+export function slackActionsBlock(n: ReleaseNotification): KnownBlock | undefined {
+  const s = n.status;
+  if (s.outcome !== null) return undefined;
+  const value = n.release.workflowId;
+  const button = (action: SlackButtonAction, text: string, style?: 'primary' | 'danger') => ({
+    type: 'button' as const,
+    action_id: slackActionIds[action],
+    text: { type: 'plain_text' as const, text, emoji: true },
+    value,
+    ...(style ? { style } : {}),
+  });
+  const gate = s.pendingGate && s.pendingGate.approvedBy === undefined ? s.pendingGate.gate : undefined;
+  return {
+    type: 'actions',
+    block_id: slackActionsBlockId(gate),
+    elements: [
+      ...(gate ? [button('approve', `Approve ${gate}`, 'primary')] : []),
+      s.paused ? button('resume', 'Resume') : button('pause', 'Pause'),
+      {
+        ...button('abort', 'Abort', 'danger'),
+        confirm: {
+          title: { type: 'plain_text', text: 'Abort the release?' },
+          text: mrkdwn(
+            'Traffic goes back to the primary and the canary is scaled to zero (outcome Aborted).',
+          ),
+          confirm: { type: 'plain_text', text: 'Abort' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+          style: 'danger',
+        },
+      },
+    ],
+  };
 }
 
 const eventType = 'fledge_release';
@@ -36,7 +90,7 @@ const mrkdwn = (text: string): { type: 'mrkdwn'; text: string } => ({ type: 'mrk
 const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The parent message: the release's current state. */
-export function slackParentBlocks(n: ReleaseNotification): KnownBlock[] {
+export function slackParentBlocks(n: ReleaseNotification, interactive = false): KnownBlock[] {
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: headline(n).slice(0, 150), emoji: true } },
     {
@@ -72,6 +126,8 @@ export function slackParentBlocks(n: ReleaseNotification): KnownBlock[] {
     });
   }
   blocks.push({ type: 'context', elements: [mrkdwn(links(n))] });
+  const actions = interactive ? slackActionsBlock(n) : undefined;
+  if (actions) blocks.push(actions);
   return blocks;
 }
 
@@ -118,6 +174,7 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
   // Retries are ours (below): the client must not blindly repeat a post that may have succeeded.
   const client = new WebClient(opts.token, {
     ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   });
@@ -167,7 +224,7 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
         const res = await client.chat.postMessage({
           channel: opts.channel,
           text: fallbackText(n),
-          blocks: slackParentBlocks(n),
+          blocks: slackParentBlocks(n, opts.interactive === true),
           metadata: { event_type: eventType, event_payload: { workflow_id: n.release.workflowId } },
           unfurl_links: false,
         });
@@ -194,7 +251,7 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
               channel: ref.channel,
               ts: ref.ts,
               text: fallbackText(n),
-              blocks: slackParentBlocks(n),
+              blocks: slackParentBlocks(n, opts.interactive === true),
             }),
           );
         }

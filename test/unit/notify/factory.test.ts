@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseCanaryYaml } from '../../../src/domain/spec/yaml.js';
 import { prepareRelease } from '../../../src/workflows/prepare.js';
-import { alertAddressEnv, createNotifierFactory } from '../../../src/integrations/notify/factory.js';
+import {
+  alertAddressEnv,
+  createNotifierFactory,
+  unscopedAlertAddressEnv,
+} from '../../../src/integrations/notify/factory.js';
 import { readFixture } from '../spec/fixtures.js';
 
 /** The podinfo fixture with its two AlertProviders replaced by `providers` (referenced as on-call, dev-slack). */
@@ -41,21 +45,57 @@ describe('notifier factory', () => {
     ]);
   });
 
-  it('secretRef: the address comes from the worker env FLEDGE_ALERT_<NAME>_ADDRESS; missing → says which variable', async () => {
+  it('secretRef: the address comes from the worker env FLEDGE_ALERT_<NAMESPACE>__<NAME>_ADDRESS of the Canary namespace; missing → says which variable', async () => {
     const ctx = contextWith({
       onCall: '  type: msteams\n  secretRef:\n    name: teams-oncall\n',
       dev: '  type: webhook\n  secretRef:\n    name: audit.sink\n',
     });
-    expect(alertAddressEnv('teams-oncall')).toBe('FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS');
-    const env = { ...base, FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/hook/2' };
+    expect(ctx.target.namespace).toBe('test');
+    expect(alertAddressEnv('test', 'teams-oncall')).toBe('FLEDGE_ALERT_TEST__TEAMS_ONCALL_ADDRESS');
+    const env = { ...base, FLEDGE_ALERT_TEST__TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/hook/2' };
     const [teams, audit] = createNotifierFactory(env)(ctx);
     expect(teams?.notifier.key).toBe('msteams:https://teams.example.com/hook/2');
     expect(audit?.notifier.key).toBe('webhook:unresolved');
     const r = await audit?.notifier.notify({} as never);
     expect(r).toEqual({
       delivered: false,
-      error: 'no address: set FLEDGE_ALERT_AUDIT_SINK_ADDRESS on the worker',
+      error: 'no address: set FLEDGE_ALERT_TEST__AUDIT_SINK_ADDRESS on the worker',
     });
+  });
+
+  it("secretRef is scoped: another namespace's variable and the unscoped form are not used (unscoped only on opt-in)", async () => {
+    const ctx = contextWith({
+      onCall: '  type: msteams\n  secretRef:\n    name: teams-oncall\n',
+      dev: '  type: webhook\n  address: https://audit.example.com/in\n',
+    });
+    const env = {
+      ...base,
+      // Another team's channel (namespace `payments`) and the old unscoped form.
+      FLEDGE_ALERT_PAYMENTS__TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/payments',
+      FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/unscoped',
+    };
+    const [teams] = createNotifierFactory(env)(ctx);
+    expect(teams?.notifier.key).toBe('msteams:unresolved');
+    expect((await teams?.notifier.notify({} as never))?.error).toBe(
+      'no address: set FLEDGE_ALERT_TEST__TEAMS_ONCALL_ADDRESS on the worker (FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS is set but unscoped; it is read only with FLEDGE_ALERT_UNSCOPED_SECRETS=true)',
+    );
+    const [optIn] = createNotifierFactory(env, { unscopedSecrets: true })(ctx);
+    expect(optIn?.notifier.key).toBe('msteams:https://teams.example.com/unscoped');
+    // The scoped variable wins over the unscoped one.
+    const [scoped] = createNotifierFactory(
+      { ...env, FLEDGE_ALERT_TEST__TEAMS_ONCALL_ADDRESS: 'https://teams.example.com/test' },
+      { unscopedSecrets: true },
+    )(ctx);
+    expect(scoped?.notifier.key).toBe('msteams:https://teams.example.com/test');
+    expect(unscopedAlertAddressEnv('teams-oncall')).toBe('FLEDGE_ALERT_TEAMS_ONCALL_ADDRESS');
+  });
+
+  it('scoped variable names cannot collide across namespaces', () => {
+    // With a single `_` these two would share FLEDGE_ALERT_A_B_C_ADDRESS.
+    expect(alertAddressEnv('a-b', 'c')).toBe('FLEDGE_ALERT_A_B__C_ADDRESS');
+    expect(alertAddressEnv('a', 'b-c')).toBe('FLEDGE_ALERT_A__B_C_ADDRESS');
+    // A namespace with `--` would put a `__` of its own into the name: it gets no variable.
+    expect(alertAddressEnv('a--b', 'c')).toBeUndefined();
   });
 
   it('Slack needs the worker token: without it no Slack notifier is built; destinations are cached', () => {
