@@ -11,12 +11,13 @@ import type { HookPlan, MetricPlan } from '../domain/plan.js';
 import { formatNumber, formatRange, type ReleaseResult } from '../domain/result.js';
 import type { OperatorLogEntry } from '../domain/state.js';
 import type { ReleaseStatus } from '../domain/status.js';
-import { loadFledgeConfig } from '../config.js';
-import { connectClient, webUiWorkflowUrl } from '../starter.js';
+import { webUiWorkflowUrl } from '../starter.js';
+import { connectCli } from './connect.js';
+import { cliConfig, parseReleaseRef, parseRunId } from './options.js';
 import { operatorActionNames, statusQuery, type OperatorRequest } from '../workflows/messages.js';
 import type { ReleaseInput } from '../workflows/prepare.js';
 import { CliError, exitCodes } from './errors.js';
-import { clock, isJson, out, outputOption, table, type Painter } from './output.js';
+import { clock, isJson, out, outputOption, printJson, sanitizeDeep, table, type Painter } from './output.js';
 import { boundedQuery, resolveRelease } from './operate.js';
 import { outcomeColour, phaseColour } from './watch.js';
 
@@ -329,6 +330,13 @@ export function summarizeHistory(
           default:
             add(e, { kind: 'workload', text: `${s?.summary || s?.type || 'activity'} completed`, data: res });
         }
+      } else if (e.activityTaskCancelRequestedEventAttributes) {
+        // An operator action (abort, promote, pause…), a supersede or a cancel interrupted a long activity.
+        const s = scheduled.get(String(e.activityTaskCancelRequestedEventAttributes.scheduledEventId));
+        add(e, {
+          kind: 'workload',
+          text: `${s?.summary || s?.type || 'activity'} interrupted: cancelled, its result is not used`,
+        });
       } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
         const a = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
         const s = scheduled.get(String(a?.scheduledEventId));
@@ -605,18 +613,22 @@ export function registerHistoryCommand(program: Command): void {
     .option('-v, --verbose', 'also readiness polls, timers, Kubernetes Events and notifications')
     .addOption(outputOption())
     .action(async (ref: string, opts: { run?: string; verbose?: boolean; output: string }) => {
-      const cfg = loadFledgeConfig();
-      const client = await connectClient(cfg);
+      // Every argument and option is checked before anything connects.
+      parseReleaseRef(ref);
+      const run = parseRunId(opts.run);
+      const cfg = cliConfig();
+      const client = await connectCli(cfg);
       try {
         const id = await resolveRelease(client, ref);
-        const { history, previousRuns: prev } = await releaseHistory(client, id, opts.run);
+        const { history, previousRuns: prev } = await releaseHistory(client, id, run);
         if (isJson(opts.output)) {
           const entries = history.entries.filter((e) => opts.verbose || !isVerboseKind(e.kind));
-          console.log(JSON.stringify({ ...history, entries, previousRuns: prev }, null, 2));
+          printJson({ ...history, entries, previousRuns: prev });
           return;
         }
         console.log(
-          formatHistory(history, {
+          // Actors, reasons and webhook answers may echo input: escaped and bounded.
+          formatHistory(sanitizeDeep(history), {
             verbose: opts.verbose === true,
             link: webUiWorkflowUrl(cfg, id, history.runIds[history.runIds.length - 1]),
             previousRuns: prev,

@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
-import { loadFledgeConfig } from '../config.js';
-import { connectClient, webUiWorkflowUrl } from '../starter.js';
+import { webUiWorkflowUrl } from '../starter.js';
 import { laneStatusQuery, laneWorkflowId } from '../workflows/lane.js';
 import {
   operatorActionNames,
@@ -14,8 +13,30 @@ import {
   type OperatorActionName,
   type OperatorRequest,
 } from '../workflows/messages.js';
+import { checkIdentityTokenShape } from '../domain/approvers.js';
+import { connectCli } from './connect.js';
 import { exitCodes, CliError } from './errors.js';
-import { clock, isJson, out, outputOption, table, type Painter } from './output.js';
+import {
+  cliConfig,
+  parseActor,
+  parseGate,
+  parseListOptions,
+  parseReason,
+  parseReleaseRef,
+  parseTimeout,
+} from './options.js';
+import {
+  clock,
+  isJson,
+  out,
+  outputOption,
+  printJson,
+  quote as quoteValue,
+  safe,
+  sanitizeDeep,
+  table,
+  type Painter,
+} from './output.js';
 import { describeResult } from './start.js';
 import {
   followRelease,
@@ -52,7 +73,7 @@ export async function resolveRelease(client: Client, ref: string): Promise<strin
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(ref);
   if (!m?.[1] || !m[2])
     throw new CliError(
-      `"${ref}" is neither a release ID (fledge/...) nor a target <namespace>/<name>`,
+      `${quoteValue(ref)} is neither a release ID (fledge/...) nor a target <namespace>/<name>`,
       exitCodes.invalidInput,
     );
   let lane;
@@ -126,7 +147,9 @@ export function defaultActor(
   return (sources.gitEmail ?? gitUserEmail)() ?? (sources.os ?? osIdentity)();
 }
 
-export function formatStatus(id: string, st: ReleaseStatus, link: string, p: Painter = out()): string {
+export function formatStatus(id: string, status: ReleaseStatus, link: string, p: Painter = out()): string {
+  // Actors, reasons, webhook answers and metric texts may echo input: escaped and bounded.
+  const st = sanitizeDeep(status);
   const label = (s: string): string => p.bold(s.padEnd(11));
   const lines = [
     `${p.bold(st.target)}  ${phaseColour(st.phase, p)}${st.paused ? p.yellow(` (paused by ${st.paused.by}: ${st.paused.reason})`) : ''}  ${st.progressText}`,
@@ -151,7 +174,7 @@ export function formatStatus(id: string, st: ReleaseStatus, link: string, p: Pai
       ? p.green('accepted')
       : p.red(`rejected: ${a.rejectionReason ?? 'no reason recorded'}`);
     lines.push(
-      `  ${label('operator')} ${clock(a.at)} ${a.action}${a.gate ? ` ${a.gate}` : ''} by ${a.actor}${a.reason ? `: "${a.reason}"` : ''} — ${verdict}${a.note ? ` (${a.note})` : ''}`,
+      `  ${label('operator')} ${clock(a.at)} ${a.action}${a.gate ? ` ${a.gate}` : ''} by ${a.actor}${a.verified ? ` (verified: ${a.verified})` : ''}${a.reason ? `: "${a.reason}"` : ''} — ${verdict}${a.note ? ` (${a.note})` : ''}`,
     );
   }
   if (st.outcome)
@@ -176,17 +199,31 @@ async function endedText(client: Client, id: string, status: string): Promise<st
 async function sendAction(
   action: OperatorActionName,
   ref: string,
-  opts: { reason?: string; actor?: string; gate?: string; output: string },
+  opts: { reason?: string; actor?: string; gate?: string; idToken?: string; output: string },
 ): Promise<void> {
-  const cfg = loadFledgeConfig();
-  const client = await connectClient(cfg);
+  // Every argument and option is checked before anything connects.
+  parseReleaseRef(ref);
+  const idToken = parseIdToken(opts.idToken);
+  const reason = parseReason(opts.reason);
+  if (reasonRequired.has(action) && reason.trim() === '')
+    throw new CliError(
+      `--reason must not be empty: ${action} needs a recorded reason`,
+      exitCodes.invalidInput,
+    );
+  const gate = parseGate(opts.gate);
+  const req: OperatorRequest = {
+    actor:
+      opts.actor !== undefined
+        ? parseActor(opts.actor)
+        : parseActor(defaultActor(), 'the default actor ($FLEDGE_ACTOR, git user.email or <user>@<host>)'),
+    reason,
+    ...(gate ? { gate } : {}),
+    ...(idToken ? { idToken } : {}),
+  };
+  const cfg = cliConfig();
+  const client = await connectCli(cfg);
   try {
     const id = await resolveRelease(client, ref);
-    const req: OperatorRequest = {
-      actor: opts.actor ?? defaultActor(),
-      reason: opts.reason ?? '',
-      ...(opts.gate ? { gate: opts.gate } : {}),
-    };
     const handle = client.workflow.getHandle(id);
     let st: ReleaseStatus;
     try {
@@ -216,12 +253,17 @@ async function sendAction(
       throw e;
     }
     if (isJson(opts.output)) {
-      console.log(JSON.stringify({ workflowId: id, action, request: req, status: st }, null, 2));
+      printJson({
+        workflowId: id,
+        action,
+        request: { ...req, ...(req.idToken ? { idToken: '[redacted]' } : {}) },
+        status: st,
+      });
       return;
     }
     const p = out();
     console.log(
-      `${p.green(`${action} accepted`)} (${req.actor}${req.reason ? `: "${req.reason}"` : ''}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id), p)}`,
+      `${p.green(`${action} accepted`)} (${safe(req.actor)}${req.reason ? `: "${safe(req.reason)}"` : ''}).\n${formatStatus(id, st, webUiWorkflowUrl(cfg, id), p)}`,
     );
   } finally {
     await client.connection.close();
@@ -232,8 +274,11 @@ async function showStatus(
   ref: string,
   opts: { output: string; watch?: boolean; timeout: string },
 ): Promise<void> {
-  const cfg = loadFledgeConfig();
-  const client = await connectClient(cfg);
+  // Every argument and option is checked before anything connects.
+  parseReleaseRef(ref);
+  const timeoutMs = parseTimeout(opts.timeout);
+  const cfg = cliConfig();
+  const client = await connectCli(cfg);
   try {
     const id = await resolveRelease(client, ref);
     const link = webUiWorkflowUrl(cfg, id);
@@ -261,14 +306,14 @@ async function showStatus(
         exitCodes.infrastructure,
       );
     if (!opts.watch && st) {
-      if (json) console.log(JSON.stringify({ workflowId: id, status: st }, null, 2));
+      if (json) printJson({ workflowId: id, status: st });
       else console.log(formatStatus(id, st, link));
       return;
     }
     if (!running) {
       // Ended: the result is in history (no worker needed); --watch exits with the outcome's code.
       const result = await followRelease(client, id, { timeoutMs: 10_000 });
-      if (json) console.log(JSON.stringify({ workflowId: id, status: st, result }, null, opts.watch ? 0 : 2));
+      if (json) printJson({ workflowId: id, status: st, result }, opts.watch ? 0 : 2);
       else
         console.log(
           `${st ? formatStatus(id, st, link) : `${id}  (ended; no worker answered the status query)`}\n${describeResult(result, out())}`,
@@ -279,14 +324,14 @@ async function showStatus(
     const mode = progressMode(json);
     const printer = progressPrinter(mode, {
       frame: (s) => formatStatus(id, s, link),
-      line: (s) => progressLine(s),
+      line: (s) => progressLine(sanitizeDeep(s)),
     });
     if (mode === 'lines') console.log(`watching ${id}  (${link})`);
     if (st) printer.onStatus(st);
     let result: ReleaseResult;
     try {
       result = await followRelease(client, id, {
-        timeoutMs: Number(opts.timeout) * 1000,
+        timeoutMs,
         onStatus: printer.onStatus,
       });
       const final = (await boundedQuery(
@@ -298,12 +343,31 @@ async function showStatus(
     } finally {
       printer.stop();
     }
-    if (json) console.log(JSON.stringify({ workflowId: id, result }));
+    if (json) printJson({ workflowId: id, result }, 0);
     else console.log(describeResult(result, out()));
     process.exitCode = outcomeExitCode(result.outcome);
   } finally {
     await client.connection.close();
   }
+}
+
+/**
+ * `--id-token`, else `$FLEDGE_ID_TOKEN`: an OIDC ID token the worker verifies (verified approvers). Only its shape is
+ * checked here; never printed.
+ */
+export function parseIdToken(
+  value: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  const token = (value ?? env.FLEDGE_ID_TOKEN)?.trim();
+  if (token === undefined || token === '') return undefined;
+  const shape = checkIdentityTokenShape(token);
+  if (!shape.ok)
+    throw new CliError(
+      `${value !== undefined ? '--id-token' : 'FLEDGE_ID_TOKEN'}: ${shape.reason}`,
+      exitCodes.invalidInput,
+    );
+  return token;
 }
 
 /** Operator actions that override the analysis need a recorded reason; the others may carry one. */
@@ -320,7 +384,7 @@ export function registerOperatorCommands(program: Command): void {
       '-w, --watch',
       'follow it until it ends (redrawn in place on a terminal, one line per change otherwise, JSON lines with -o json); exit code per outcome',
     )
-    .option('--timeout <seconds>', 'with --watch: give up after this long (exit 7)', '3600')
+    .option('--timeout <seconds>', 'with --watch: give up after this long (exit 7; at most 604800)', '3600')
     .addOption(outputOption())
     .action(showStatus);
 
@@ -341,10 +405,17 @@ export function registerOperatorCommands(program: Command): void {
     else cmd.option('-r, --reason <text>', 'why (recorded in the audit log)');
     cmd.option('--actor <name>', 'who is acting (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)');
     if (action === 'approve') cmd.option('--gate <gate>', 'which gate (default: the pending one)');
+    cmd.option(
+      '--id-token <jwt>',
+      'an OIDC ID token proving who acts, verified by the worker (default $FLEDGE_ID_TOKEN); the verified identity replaces --actor',
+    );
     cmd
       .addOption(outputOption())
-      .action(async (ref: string, opts: { reason?: string; actor?: string; gate?: string; output: string }) =>
-        sendAction(action, ref, opts),
+      .action(
+        async (
+          ref: string,
+          opts: { reason?: string; actor?: string; gate?: string; idToken?: string; output: string },
+        ) => sendAction(action, ref, opts),
       );
   }
 }
@@ -392,12 +463,14 @@ export function registerListCommand(program: Command): void {
         limit: string;
         output: string;
       }) => {
-        const cfg = loadFledgeConfig();
-        const client = await connectClient(cfg);
+        // Every option is checked before anything connects.
+        const filters = parseListOptions(opts);
+        const limit = filters.limit;
+        const cfg = cliConfig();
+        const client = await connectCli(cfg);
         try {
           const rows: Array<Record<string, string | number | null>> = [];
-          const limit = Math.max(1, Number(opts.limit) || 20);
-          for await (const wf of client.workflow.list({ query: listQuery(opts) })) {
+          for await (const wf of client.workflow.list({ query: listQuery(filters) })) {
             const sa = wf.typedSearchAttributes;
             const get = (name: string): string | number | null => {
               const pair = sa.getAll().find((p) => p.key.name === name);
@@ -418,7 +491,7 @@ export function registerListCommand(program: Command): void {
             if (rows.length >= limit) break;
           }
           if (isJson(opts.output)) {
-            console.log(JSON.stringify(rows, null, 2));
+            printJson(rows);
             return;
           }
           if (rows.length === 0) {
@@ -437,7 +510,7 @@ export function registerListCommand(program: Command): void {
                 { header: 'INITIATOR' },
                 { header: 'STARTED' },
               ],
-              rows.map((r) => [
+              sanitizeDeep(rows, 120).map((r) => [
                 String(r.target ?? '-'),
                 String(r.tag ?? '-'),
                 r.phase ? phaseColour(String(r.phase), p) : '-',

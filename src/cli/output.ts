@@ -1,6 +1,29 @@
 // Terminal output for every command, in one place: colour on/off (NO_COLOR, --no-color, non-TTY), the `-o` format
 // option, plain tables, and in-place redrawing for `status --watch`.
 import { Option } from 'commander';
+import { quote, safeJson, sanitize, sanitizeDeep } from '../domain/sanitize.js';
+
+// Everything the CLI prints that echoes input goes through the one sanitising helper (src/domain/sanitize.ts):
+// control characters escaped, long values cut.
+export { quote, sanitizeDeep };
+
+/** A message (possibly several lines) for the terminal: each line escaped and bounded. */
+export function safeText(text: string): string {
+  return sanitize(text, { multiline: true, max: 1000 });
+}
+
+/** One value from input (a name, a reason) inside a line of text output. */
+export function safe(value: string, max = 300): string {
+  return sanitize(value, { max });
+}
+
+/**
+ * `-o json` output: JSON whose every control character is escaped (it parses back to the same data). `indent` 0:
+ * one line (JSON lines).
+ */
+export function printJson(value: unknown, indent = 2): void {
+  console.log(safeJson(value, indent));
+}
 
 export type OutputFormat = 'text' | 'json';
 

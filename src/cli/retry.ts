@@ -6,13 +6,14 @@ import { stringify } from 'yaml';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ReleaseResult } from '../domain/result.js';
-import { loadFledgeConfig } from '../config.js';
-import { connectClient, InvalidReleaseInput, submitRelease, type Submitted } from '../starter.js';
+import { InvalidReleaseInput, submitRelease, type Submitted } from '../starter.js';
 import { laneStatusQuery, laneWorkflowId } from '../workflows/lane.js';
 import type { ReleaseInput } from '../workflows/prepare.js';
+import { connectCli } from './connect.js';
 import { CliError, exitCodes } from './errors.js';
 import { boundedQuery, defaultActor, resolveRelease } from './operate.js';
-import { isJson, out, outputOption } from './output.js';
+import { cliConfig, parseActor, parseReason, parseReleaseRef, parseTimeout, specLimits } from './options.js';
+import { isJson, out, outputOption, printJson, safe } from './output.js';
 import { waitForOutcome } from './start.js';
 
 /** Outcomes a retry is for; Promoted and Superseded need --force (see README). */
@@ -83,7 +84,11 @@ export function registerRetryCommand(program: Command): void {
     )
     .argument('<release>', 'release ID (fledge/...) or target <namespace>/<name> (its latest release)')
     .option('--wait', 'wait for the outcome, printing progress; exit code tells the outcome')
-    .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 7)', '3600')
+    .option(
+      '--timeout <seconds>',
+      'with --wait: give up waiting after this long (exit 7; at most 604800)',
+      '3600',
+    )
     .option(
       '--actor <name>',
       "who retries: the new run's initiator (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)",
@@ -106,8 +111,20 @@ export function registerRetryCommand(program: Command): void {
           output: string;
         },
       ) => {
-        const cfg = loadFledgeConfig();
-        const client = await connectClient(cfg);
+        // Every argument and option is checked before anything connects.
+        parseReleaseRef(ref);
+        const timeoutMs = parseTimeout(opts.timeout);
+        const actor =
+          opts.actor !== undefined
+            ? parseActor(opts.actor)
+            : parseActor(
+                defaultActor(),
+                'the default actor ($FLEDGE_ACTOR, git user.email or <user>@<host>)',
+              );
+        const reason = parseReason(opts.reason);
+        const limits = specLimits(undefined);
+        const cfg = cliConfig();
+        const client = await connectCli(cfg);
         try {
           const id = await resolveRelease(client, ref);
           const prev = await endedRun(client, id);
@@ -139,8 +156,6 @@ export function registerRetryCommand(program: Command): void {
                 exitCodes.rejected,
               );
           }
-          const actor = opts.actor ?? defaultActor();
-          const reason = opts.reason ?? '';
           let sub: Submitted;
           try {
             sub = await submitRelease(client, cfg, {
@@ -151,6 +166,7 @@ export function registerRetryCommand(program: Command): void {
               initiator: actor,
               retry: true,
               retryOf: { runId: prev.runId, ended: prev.ended, actor, reason },
+              limits,
             });
           } catch (e) {
             if (e instanceof InvalidReleaseInput)
@@ -170,11 +186,11 @@ export function registerRetryCommand(program: Command): void {
           if (!json) {
             const p = out();
             console.log(
-              `retry of ${id}: run ${prev.runId} ended ${p.red(prev.ended)}; re-running the same spec and images (${Object.entries(
+              `retry of ${id}: run ${prev.runId} ended ${p.red(safe(prev.ended))}; re-running the same spec and images (${Object.entries(
                 prev.input.images,
               )
-                .map(([c, r]) => `${c}=${r}`)
-                .join(', ')}) as ${actor}${reason ? `: "${reason}"` : ''}`,
+                .map(([c, r]) => safe(`${c}=${r}`))
+                .join(', ')}) as ${safe(actor)}${reason ? `: "${safe(reason)}"` : ''}`,
             );
             console.log(
               `release ${sub.workflowId} (${sub.disposition}${sub.supersedes ? `, superseding ${sub.supersedes}` : ''})${newRun ? `, new run ${newRun}` : ''}`,
@@ -182,15 +198,15 @@ export function registerRetryCommand(program: Command): void {
             console.log(`web ui  ${sub.link}`);
           }
           if (!opts.wait) {
-            if (json) console.log(JSON.stringify({ ...sub, runId: newRun, retryOf }, null, 2));
+            if (json) printJson({ ...sub, runId: newRun, retryOf });
             return;
           }
           const result = await waitForOutcome(client, id, {
-            timeout: opts.timeout,
+            timeoutMs,
             json,
             afterRunId: prev.runId,
           });
-          if (json) console.log(JSON.stringify({ ...sub, runId: newRun, retryOf, result }, null, 2));
+          if (json) printJson({ ...sub, runId: newRun, retryOf, result });
         } finally {
           await client.connection.close();
         }

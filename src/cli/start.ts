@@ -1,35 +1,64 @@
 // `fledge start` (CI's entry: validate, submit to the target's lane, optionally wait with live progress and exit
 // with a code per outcome) and `fledge validate`.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
-import { compileRelease, formatSpecErrors, parseCanaryYaml, parseImageArgs } from '../domain/spec/index.js';
-import { loadFledgeConfig } from '../config.js';
-import { connectClient, InvalidReleaseInput, submitRelease } from '../starter.js';
+import { formatSpecErrors, parseImageArgs } from '../domain/spec/index.js';
+import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
+import { checkRelease, InvalidReleaseInput, submitRelease, type CheckedRelease } from '../starter.js';
+import { connectCli } from './connect.js';
 import { CliError, exitCodes } from './errors.js';
 import { defaultActor } from './operate.js';
-import { isJson, out, outputOption, painter, type Painter } from './output.js';
+import { cliConfig, parseActor, parseTimeout, readSpecFile, specLimits } from './options.js';
+import { isJson, out, outputOption, painter, printJson, safe, sanitizeDeep, type Painter } from './output.js';
 import { followRelease, outcomeColour, outcomeExitCode, progressLine } from './watch.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function readSpec(file: string): string {
+const maxSpecBytesHelp =
+  'refuse a spec larger than this (default 1048576 = 1 MiB, or $FLEDGE_MAX_SPEC_BYTES; at most 16 MiB)';
+
+/**
+ * Reads and validates a release input exactly as `validate` and `start` both do (`checkRelease`), before anything
+ * connects; invalid input is a CliError (exit 5).
+ */
+function checkedInput(opts: {
+  file: string;
+  image: string[];
+  maxSpecBytes?: string;
+  requireImages: boolean;
+  context: string;
+}): { yaml: string; images: Record<string, string>; checked: CheckedRelease } {
+  const limits = specLimits(opts.maxSpecBytes);
+  if (opts.requireImages && opts.image.length === 0)
+    throw new CliError('at least one --image <container>=<ref> is required', exitCodes.invalidInput);
+  const images = opts.image.length > 0 ? parseImageArgs(opts.image) : { ok: true as const, value: {} };
+  if (!images.ok)
+    throw new CliError(`${opts.context}${formatSpecErrors(images.errors)}`, exitCodes.invalidInput);
+  const yaml = readSpecFile(opts.file, limits.maxBytes);
   try {
-    return readFileSync(file, 'utf8');
+    const checked = checkRelease({
+      yaml,
+      fileName: opts.file,
+      images: images.value,
+      limits,
+      requireImages: opts.requireImages,
+    });
+    return { yaml, images: images.value, checked };
   } catch (e) {
-    throw new CliError(
-      `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`,
-      exitCodes.invalidInput,
-    );
+    if (e instanceof InvalidReleaseInput)
+      throw new CliError(`${opts.context}${e.message}`, exitCodes.invalidInput);
+    throw e;
   }
 }
 
 export { outcomeExitCode } from './watch.js';
 
 /** The typed result in a few lines. Colourless unless a painter is given (the demo prints it too). */
-export function describeResult(r: ReleaseResult, p: Painter = painter(false)): string {
+export function describeResult(result: ReleaseResult, p: Painter = painter(false)): string {
+  // Reasons, actors and check messages may echo input: escaped and bounded.
+  const r = sanitizeDeep(result);
   const lines = [`${outcomeColour(r.outcome, p)}: ${r.reason.message}`];
   if (r.failingCheck) {
     const fc = r.failingCheck;
@@ -62,12 +91,17 @@ export function registerStartCommands(program: Command): void {
     .requiredOption('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
     .option('--wait', 'wait for the outcome, printing progress; exit code tells the outcome')
-    .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 7)', '3600')
+    .option(
+      '--timeout <seconds>',
+      'with --wait: give up waiting after this long (exit 7; at most 604800)',
+      '3600',
+    )
     .option('--retry', 'start a new run even if this release already ran (see also `fledge retry`)')
     .option(
       '--initiator <who>',
       'who starts the release (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)',
     )
+    .option('--max-spec-bytes <bytes>', maxSpecBytesHelp)
     .addOption(outputOption())
     .action(
       async (opts: {
@@ -77,23 +111,45 @@ export function registerStartCommands(program: Command): void {
         timeout: string;
         retry?: boolean;
         initiator?: string;
+        maxSpecBytes?: string;
         output: string;
       }) => {
-        const yaml = readSpec(opts.file);
-        if (opts.image.length === 0)
-          throw new CliError('at least one --image <container>=<ref> is required', exitCodes.invalidInput);
-        const images = parseImageArgs(opts.image);
-        if (!images.ok) throw new CliError(formatSpecErrors(images.errors), exitCodes.invalidInput);
-        const cfg = loadFledgeConfig();
-        const client = await connectClient(cfg);
+        // Every input is checked before anything connects or is submitted: options, images, the spec.
+        const timeoutMs = parseTimeout(opts.timeout);
+        const initiator =
+          opts.initiator !== undefined
+            ? parseActor(opts.initiator, '--initiator')
+            : parseActor(
+                defaultActor(),
+                'the default initiator ($FLEDGE_ACTOR, git user.email or <user>@<host>)',
+              );
+        const input = checkedInput({
+          ...opts,
+          requireImages: true,
+          context: 'invalid input, nothing was started:\n',
+        });
+        const cfg = cliConfig();
+        // The release policy (allow-lists, src/policy.ts) judges input too: refused before connecting (submitRelease
+        // checks again).
+        const violations = checkReleasePolicy(cfg.policy ?? defaultReleasePolicy, {
+          namespace: input.checked.compiled.plan.target.namespace,
+          images: input.images,
+        });
+        if (violations.length > 0)
+          throw new CliError(
+            `invalid input, nothing was started:\n${formatPolicyViolations(violations)}`,
+            exitCodes.invalidInput,
+          );
+        const client = await connectCli(cfg);
         try {
           let sub;
           try {
             sub = await submitRelease(client, cfg, {
-              yaml,
+              yaml: input.yaml,
               fileName: opts.file,
-              images: images.value,
-              initiator: opts.initiator ?? defaultActor(),
+              images: input.images,
+              initiator,
+              checked: input.checked,
               ...(opts.retry ? { retry: true } : {}),
             });
           } catch (e) {
@@ -109,14 +165,11 @@ export function registerStartCommands(program: Command): void {
             console.log(`web ui  ${sub.link}`);
           }
           if (!opts.wait) {
-            if (json) console.log(JSON.stringify(sub, null, 2));
+            if (json) printJson(sub);
             return;
           }
-          const result = await waitForOutcome(client, sub.workflowId, {
-            timeout: opts.timeout,
-            json,
-          });
-          if (json) console.log(JSON.stringify({ ...sub, result }, null, 2));
+          const result = await waitForOutcome(client, sub.workflowId, { timeoutMs, json });
+          if (json) printJson({ ...sub, result });
         } finally {
           await client.connection.close();
         }
@@ -128,16 +181,13 @@ export function registerStartCommands(program: Command): void {
     .description('validate a Canary spec (all problems at once, with line numbers) and show the release plan')
     .requiredOption('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
+    .option('--max-spec-bytes <bytes>', maxSpecBytesHelp)
     .addOption(outputOption())
-    .action((opts: { file: string; image: string[]; output: string }) => {
-      const parsed = parseCanaryYaml(readSpec(opts.file), opts.file);
-      if (!parsed.ok) throw new CliError(formatSpecErrors(parsed.errors, opts.file), exitCodes.invalidInput);
-      // Images are optional here: the spec alone can be validated.
-      const images = opts.image.length > 0 ? parseImageArgs(opts.image) : { ok: true as const, value: {} };
-      if (!images.ok) throw new CliError(formatSpecErrors(images.errors), exitCodes.invalidInput);
-      const compiled = compileRelease(parsed.value, images.value);
+    .action((opts: { file: string; image: string[]; maxSpecBytes?: string; output: string }) => {
+      // Images are optional here: the spec alone can be validated. Same checks as `start` (checkRelease).
+      const { compiled } = checkedInput({ ...opts, requireImages: false, context: '' }).checked;
       if (isJson(opts.output)) {
-        console.log(JSON.stringify(compiled, null, 2));
+        printJson(compiled);
         return;
       }
       const p = out();
@@ -146,13 +196,15 @@ export function registerStartCommands(program: Command): void {
         plan.strategy.kind === 'canary'
           ? `weights ${plan.strategy.weights.join(', ')}`
           : `${plan.strategy.iterations} iterations`;
-      console.log(`${opts.file}: ${p.green('valid')}`);
+      console.log(`${safe(opts.file)}: ${p.green('valid')}`);
       console.log(`  target     ${plan.target.namespace}/${plan.target.name} via ${plan.provider}`);
       console.log(
         `  strategy   ${plan.strategy.kind}: ${steps}; interval ${plan.interval}; threshold ${plan.threshold}`,
       );
-      console.log(`  metrics    ${plan.metrics.map((m) => m.name).join(', ') || 'none'}`);
-      console.log(`  webhooks   ${plan.hooks.map((h) => `${h.name} (${h.type})`).join(', ') || 'none'}`);
+      console.log(`  metrics    ${plan.metrics.map((m) => safe(m.name, 100)).join(', ') || 'none'}`);
+      console.log(
+        `  webhooks   ${plan.hooks.map((h) => `${safe(h.name, 100)} (${h.type})`).join(', ') || 'none'}`,
+      );
     });
 }
 
@@ -163,17 +215,17 @@ export function registerStartCommands(program: Command): void {
 export async function waitForOutcome(
   client: Client,
   workflowId: string,
-  opts: { timeout: string; json: boolean; afterRunId?: string },
+  opts: { timeoutMs: number; json: boolean; afterRunId?: string },
 ): Promise<ReleaseResult> {
   const p = out();
   let last = '';
   const print = (st: ReleaseStatus): void => {
-    const line = progressLine(st, p);
+    const line = progressLine(sanitizeDeep(st), p);
     if (line !== last) console.log(line);
     last = line;
   };
   const result = await followRelease(client, workflowId, {
-    timeoutMs: Number(opts.timeout) * 1000,
+    timeoutMs: opts.timeoutMs,
     waitForStart: true,
     ...(opts.afterRunId ? { afterRunId: opts.afterRunId } : {}),
     ...(opts.json ? {} : { onStatus: print }),

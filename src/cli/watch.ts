@@ -6,6 +6,7 @@ import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { statusQuery } from '../workflows/messages.js';
 import { CliError, exitCodes, type ExitCode } from './errors.js';
+import { safeJson } from '../domain/sanitize.js';
 import { LiveRegion, out, pad, type Painter } from './output.js';
 
 export function outcomeExitCode(outcome: ReleaseResult['outcome']): ExitCode {
@@ -186,7 +187,7 @@ export function progressPrinter(
   return {
     onStatus: (st) => {
       if (mode === 'json') {
-        process.stdout.write(`${JSON.stringify({ status: st })}\n`);
+        process.stdout.write(`${safeJson({ status: st })}\n`);
       } else if (region) {
         region.render(render.frame(st));
       } else {

@@ -4,6 +4,7 @@
 import { parseGoDuration } from './duration.js';
 import type { PathSegment, SpecIssue } from './errors.js';
 import { renderQuery } from '../promql.js';
+import { quote } from '../sanitize.js';
 import { builtinMetricNames, supportedProviders, type RouterProvider } from './schema.js';
 
 type Raw = Record<string, unknown>;
@@ -81,12 +82,12 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
     if (!dns1035.test(apex)) {
       add(
         apexPath,
-        `${JSON.stringify(apex)} is not a valid Service name (DNS-1035 label: lowercase letters, digits and '-', starting with a letter)${serviceName === undefined ? '; set spec.service.name' : ''}`,
+        `${quote(apex)} is not a valid Service name (DNS-1035 label: lowercase letters, digits and '-', starting with a letter)${serviceName === undefined ? '; set spec.service.name' : ''}`,
       );
     } else if (apex.length > maxApexLength) {
       add(
         apexPath,
-        `service name ${JSON.stringify(apex)} is too long: the generated \`${apex}-primary\` must fit in 63 characters (at most ${maxApexLength})`,
+        `service name ${quote(apex)} is too long: the generated \`${apex}-primary\` must fit in 63 characters (at most ${maxApexLength})`,
       );
     }
   }
@@ -209,9 +210,14 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
 
   // ── Fledge extension ──────────────────────────────────────────────────────────────────────────────────────
   const gates = arr(obj(spec.fledge)?.manualGates);
+  const seenGates = new Set<unknown>();
   gates?.forEach((g, i) => {
-    if (gates.indexOf(g) !== i)
-      add(['spec', 'fledge', 'manualGates', i], `gate ${JSON.stringify(g)} is listed twice`);
+    if (seenGates.has(g))
+      add(
+        ['spec', 'fledge', 'manualGates', i],
+        `gate ${typeof g === 'string' ? quote(g) : String(g)} is listed twice`,
+      );
+    seenGates.add(g);
   });
   return issues;
 }

@@ -10,6 +10,7 @@ import type {
 } from '../plan.js';
 import { linearWeights } from '../weights.js';
 import { defaultNamespace } from './checks.js';
+import { compileApprovers } from './schema-approvers.js';
 import { formatDuration, parseGoDuration } from './duration.js';
 import type { AnalysisSpec, MetricSpec, WebhookSpec } from './schema.js';
 import type { HttpMatchRequest } from './schema-router.js';
@@ -162,6 +163,7 @@ export function compileReleasePlan(
     manualGates: [...new Set(fledge.manualGates ?? [])],
     onInfrastructureError: fledge.onInfrastructureError ?? 'count-as-failed-check',
     supersedePolicy: fledge.supersede ?? 'supersede',
+    ...(fledge.approvers ? { approvers: compileApprovers(fledge.approvers) } : {}),
   };
 }
 
@@ -249,6 +251,7 @@ export function compileMetricTemplates(bundle: ParsedCanaryBundle): MetricTempla
         type: 'prometheus',
         ...(p?.address !== undefined ? { address: p.address } : {}),
         ...(headers ? { headers } : {}),
+        ...(p?.secretRef ? { secretRef: { name: p.secretRef.name } } : {}),
       },
       query: t.spec.query,
     };

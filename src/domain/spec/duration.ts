@@ -1,5 +1,6 @@
 // Go durations (`time.ParseDuration`) as Flagger manifests write them: "1m", "30s", "1m30s", "500ms", "1.5h".
 // PURE: runs in the workflow sandbox.
+import { quote } from '../sanitize.js';
 
 export type DurationResult = { ok: true; ms: number } | { ok: false; error: string };
 
@@ -25,7 +26,7 @@ export function parseGoDuration(text: string): DurationResult {
   const original = text;
   const fail = (why: string): DurationResult => ({
     ok: false,
-    error: `invalid duration ${JSON.stringify(original)}: ${why}`,
+    error: `invalid duration ${quote(original)}: ${why}`,
   });
   let s = text;
   if (s === '') return fail('empty string (write e.g. "30s", "1m" or "1m30s")');
@@ -42,18 +43,17 @@ export function parseGoDuration(text: string): DurationResult {
     const whole = term?.[1] ?? '';
     const frac = term?.[2];
     if (whole === '' && (frac === undefined || frac === '')) {
-      return fail(`expected a number at ${JSON.stringify(s)}`);
+      return fail(`expected a number at ${quote(s)}`);
     }
     s = s.slice(term?.[0].length ?? 0);
     const unitMatch = /^[^0-9.]+/.exec(s);
     if (!unitMatch)
       return fail(
-        `missing unit after ${JSON.stringify(whole + (frac !== undefined ? `.${frac}` : ''))} (valid units: ${validUnits})`,
+        `missing unit after ${quote(whole + (frac !== undefined ? `.${frac}` : ''))} (valid units: ${validUnits})`,
       );
     const unit = unitMatch[0];
     const factor = unitMs[unit];
-    if (factor === undefined)
-      return fail(`unknown unit ${JSON.stringify(unit)} (valid units: ${validUnits})`);
+    if (factor === undefined) return fail(`unknown unit ${quote(unit)} (valid units: ${validUnits})`);
     s = s.slice(unit.length);
     const value = Number(`${whole === '' ? '0' : whole}.${frac ?? ''}0`);
     total += value * factor;

@@ -1,5 +1,6 @@
 // Container image references (the Docker/OCI reference grammar of github.com/distribution/reference) and the
 // CLI's `--image <container>=<ref>` arguments. PURE.
+import { quote } from '../sanitize.js';
 import type { SpecError, SpecResult } from './errors.js';
 
 export interface ImageRef {
@@ -45,7 +46,7 @@ function looksLikeDomain(segment: string): boolean {
 export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok: false; error: string } {
   const fail = (why: string) => ({
     ok: false as const,
-    error: `invalid image reference ${JSON.stringify(ref)}: ${why}`,
+    error: `invalid image reference ${quote(ref)}: ${why}`,
   });
   if (ref.trim() !== ref || ref === '') return fail('empty or surrounded by whitespace');
   let rest = ref;
@@ -63,7 +64,7 @@ export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (tag.length > 128) return fail(`tag is ${tag.length} characters long (at most 128)`);
-    if (!tagRe.test(tag)) return fail(`tag ${JSON.stringify(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]*`);
+    if (!tagRe.test(tag)) return fail(`tag ${quote(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]*`);
   }
   if (rest.length > nameTotalLengthMax)
     return fail(`repository name longer than ${nameTotalLengthMax} characters`);
@@ -71,8 +72,7 @@ export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok
   let domain: string | undefined;
   const first = segments[0] ?? '';
   if (segments.length > 1 && looksLikeDomain(first)) {
-    if (!domainRe.test(first))
-      return fail(`registry host ${JSON.stringify(first)} is not a valid host[:port]`);
+    if (!domainRe.test(first)) return fail(`registry host ${quote(first)} is not a valid host[:port]`);
     domain = first;
     segments.shift();
   }
@@ -81,8 +81,8 @@ export function parseImageRef(ref: string): { ok: true; value: ImageRef } | { ok
     if (!pathComponentRe.test(segment)) {
       return fail(
         segment !== segment.toLowerCase()
-          ? `repository name must be lowercase (${JSON.stringify(segment)})`
-          : `invalid path component ${JSON.stringify(segment)} (lowercase letters, digits and single . _ __ or - separators)`,
+          ? `repository name must be lowercase (${quote(segment)})`
+          : `invalid path component ${quote(segment)} (lowercase letters, digits and single . _ __ or - separators)`,
       );
     }
   }
@@ -120,7 +120,7 @@ export function validateImages(images: unknown): SpecError[] {
     if (!containerNameRe.test(container)) {
       errors.push({
         path,
-        message: `container name ${JSON.stringify(container)} is not a valid Kubernetes container name (RFC 1123 label)`,
+        message: `container name ${quote(container)} is not a valid Kubernetes container name (RFC 1123 label)`,
       });
     }
     if (typeof ref !== 'string') {
@@ -145,7 +145,7 @@ export function parseImageArgs(args: readonly string[]): SpecResult<Record<strin
     if (eq <= 0 || eq === arg.length - 1) {
       errors.push({
         path: `--image[${index}]`,
-        message: `expected <container>=<image reference>, got ${JSON.stringify(arg)}`,
+        message: `expected <container>=<image reference>, got ${quote(arg)}`,
       });
       return;
     }
@@ -154,7 +154,7 @@ export function parseImageArgs(args: readonly string[]): SpecResult<Record<strin
     if (Object.prototype.hasOwnProperty.call(images, container)) {
       errors.push({
         path: `images.${container}`,
-        message: `container ${JSON.stringify(container)} is given more than once`,
+        message: `container ${quote(container)} is given more than once`,
       });
       return;
     }

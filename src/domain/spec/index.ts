@@ -4,7 +4,7 @@
 export { formatPath, formatSpecErrors, type PathSegment, type SpecError, type SpecResult } from './errors.js';
 export { formatDuration, parseGoDuration, type DurationResult } from './duration.js';
 export { imageTagOrDigest, parseImageArgs, parseImageRef, validateImages, type ImageRef } from './image.js';
-export { parseCanaryYaml } from './yaml.js';
+export { defaultYamlLimits, describeBytes, parseCanaryYaml, type YamlLimits } from './yaml.js';
 export { validateCanaryBundle, type ParsedCanaryBundle } from './validate.js';
 export {
   compileAlerts,

@@ -1,15 +1,54 @@
 // zod schemas for the router settings under `spec.service` (Istio VirtualService/DestinationRule fragments and
 // Gateway API references), following Flagger's Go types (pkg/apis/istio/v1beta1, pkg/apis/gatewayapi/v1beta1).
 // Strict: a field Flagger's types do not have is an error. PURE.
+import { RE2JS } from 're2js';
 import { z } from 'zod';
-import { goDuration, notYet, portNumber, stringMap } from './schema-common.js';
+import { hasControlCharacters, quote } from '../sanitize.js';
+import { annotationMap, goDuration, labelMap, notYet, portNumber, stringMap } from './schema-common.js';
+
+/** Longest regular expression accepted (Gateway API's limit for a header value). */
+export const maxRegexLength = 4096;
+
+/**
+ * Why `pattern` is not a regular expression Envoy (RE2) accepts, or undefined. Checked with re2js, a port of RE2:
+ * no lookaround, no backreferences, repeat counts at most 1000, nesting at most 1000.
+ */
+export function re2Problem(pattern: string): string | undefined {
+  if (pattern.length > maxRegexLength)
+    return `the regular expression is ${pattern.length} characters long (at most ${maxRegexLength})`;
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, '') : String(e);
+    return `not a valid RE2 regular expression (Envoy's syntax): ${why}`;
+  }
+}
+
+/** A regular expression in RE2 syntax (what Envoy runs for Istio and Gateway API matches). */
+export const re2Regex = z.string().superRefine((pattern, ctx) => {
+  const problem = re2Problem(pattern);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** An HTTP header name (RFC 9110 token): what Envoy accepts in a header match or header operation. */
+const headerNameRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkHeaderName(name: string, ctx: z.RefinementCtx, path: PropertyKey[]): void {
+  if (!headerNameRe.test(name))
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `${quote(name)} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~, no spaces)`,
+    });
+}
 
 /** Istio StringMatch: exactly one of exact | prefix | regex (RE2). */
 export const stringMatchSchema = z
   .strictObject({
     exact: z.string().optional(),
     prefix: z.string().optional(),
-    regex: z.string().optional(),
+    regex: re2Regex.optional(),
     // Flagger's Go type has `suffix`, Istio's API does not: the VirtualService would be rejected.
     suffix: notYet('Istio has no suffix match; use regex: ".*<suffix>$"'),
   })
@@ -30,6 +69,11 @@ export const stringMatchSchema = z
 
 const stringMatchMap = z.record(z.string(), stringMatchSchema);
 
+/** Header name → StringMatch: names are HTTP tokens. */
+const headerMatchMap = stringMatchMap.superRefine((headers, ctx) => {
+  for (const name of Object.keys(headers)) checkHeaderName(name, ctx, [name]);
+});
+
 /** Istio HTTPMatchRequest, as `service.match` carries it (all of Flagger's fields). */
 export const httpMatchRequestSchema = z.strictObject({
   name: z.string().optional(),
@@ -37,13 +81,13 @@ export const httpMatchRequestSchema = z.strictObject({
   scheme: stringMatchSchema.optional(),
   method: stringMatchSchema.optional(),
   authority: stringMatchSchema.optional(),
-  headers: stringMatchMap.optional(),
+  headers: headerMatchMap.optional(),
   port: portNumber.optional(),
-  sourceLabels: stringMap.optional(),
+  sourceLabels: labelMap.optional(),
   gateways: z.array(z.string().min(1)).optional(),
   queryParams: stringMatchMap.optional(),
   ignoreUriCase: z.boolean().optional(),
-  withoutHeaders: stringMatchMap.optional(),
+  withoutHeaders: headerMatchMap.optional(),
   sourceNamespace: z.string().optional(),
 });
 
@@ -53,11 +97,11 @@ const abOnly =
 /** `analysis.match` (A/B testing): the subset of HTTPMatchRequest the release plan expresses. */
 export const abMatchSchema = z
   .strictObject({
-    headers: stringMatchMap.optional(),
+    headers: headerMatchMap.optional(),
     queryParams: stringMatchMap.optional(),
     uri: stringMatchSchema.optional(),
     method: stringMatchSchema.optional(),
-    sourceLabels: stringMap.optional(),
+    sourceLabels: labelMap.optional(),
     name: notYet(abOnly),
     scheme: notYet(abOnly),
     authority: notYet(abOnly),
@@ -177,11 +221,25 @@ export const httpRetrySchema = z.strictObject({
   retryOn: z.string().optional(),
 });
 
-const headerOperationsSchema = z.strictObject({
-  set: stringMap.optional(),
-  add: stringMap.optional(),
-  remove: z.array(z.string()).optional(),
-});
+const headerOperationsSchema = z
+  .strictObject({
+    set: stringMap.optional(),
+    add: stringMap.optional(),
+    remove: z.array(z.string()).optional(),
+  })
+  .superRefine((ops, ctx) => {
+    for (const op of ['set', 'add'] as const)
+      for (const [name, value] of Object.entries(ops[op] ?? {})) {
+        checkHeaderName(name, ctx, [op, name]);
+        if (hasControlCharacters(value))
+          ctx.addIssue({
+            code: 'custom',
+            path: [op, name],
+            message: 'a header value may not contain control characters (line breaks would split the header)',
+          });
+      }
+    ops.remove?.forEach((name, i) => checkHeaderName(name, ctx, ['remove', i]));
+  });
 
 /** Istio Headers (request/response header operations). */
 export const headersSchema = z.strictObject({
@@ -229,8 +287,8 @@ export const requestMirrorSchema = z.strictObject({
 });
 
 export const customMetadataSchema = z.strictObject({
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
+  labels: labelMap.optional(),
+  annotations: annotationMap.optional(),
 });
 
 export type StringMatch = z.infer<typeof stringMatchSchema>;

@@ -3,15 +3,19 @@
 // either accepted and honoured, or rejected with "not supported yet by Fledge" (docs/spec.md has the table).
 // Rules that span fields (strategy, references, provider-specific fields) live in checks.ts. PURE.
 import { z } from 'zod';
+import { approversSchema } from './schema-approvers.js';
 import { hookTypes } from '../plan.js';
 import {
+  dnsLabel,
   goDuration,
   httpUrl,
   notSupportedYet,
   notYet,
   objectMeta,
   objectName,
+  portName,
   portNumber,
+  qualifiedName,
   stringMap,
 } from './schema-common.js';
 import {
@@ -143,11 +147,11 @@ const autoscalerRefSchema = z
 const serviceSchema = z.strictObject({
   name: z.string().optional(),
   port: portNumber,
-  portName: z.string().min(1).optional(),
-  targetPort: z
-    .union([portNumber, z.string().min(1)], { error: 'expected a port number or a port name' })
-    .optional(),
-  appProtocol: z.string().min(1).optional(),
+  /** The Service port's name: a DNS label (the apiserver's rule for Service ports). */
+  portName: dnsLabel.optional(),
+  /** A container port number, or a named container port (IANA service name). */
+  targetPort: z.union([portNumber, portName], { error: 'expected a port number or a port name' }).optional(),
+  appProtocol: qualifiedName.optional(),
   portDiscovery: notYet('only `port` is exposed on the generated services'),
   trafficDistribution: notYet(),
   headless: notYet('headless services'),
@@ -263,6 +267,8 @@ export const fledgeExtensionSchema = z.strictObject({
   manualGates: z.array(z.enum(manualGateNames)).optional(),
   onInfrastructureError: z.enum(['count-as-failed-check', 'hold', 'rollback']).optional(),
   supersede: z.enum(['supersede', 'queue']).optional(),
+  /** Who may approve each gate, pause, promote or abort (schema-approvers.ts; docs/security.md). */
+  approvers: approversSchema.optional(),
 });
 
 export const canarySpecSchema = z.strictObject({
@@ -341,9 +347,24 @@ export const metricTemplateSchema = z.strictObject({
           .optional(),
         /** Prometheus base URL; omitted → the worker's Prometheus. */
         address: httpUrl.optional(),
-        /** HTTP headers sent with each query (Go http.Header: name → values). */
-        headers: z.record(z.string(), z.array(z.string())).optional(),
-        secretRef: notYet('provider credentials from a Secret; use headers'),
+        /**
+         * HTTP headers sent with each query (Go http.Header: name → values). Not for credentials: the spec travels
+         * in workflow history, so credential-like headers are refused here (use secretRef).
+         */
+        headers: z
+          .record(z.string(), z.array(z.string()))
+          .superRefine((headers, ctx) => {
+            for (const name of Object.keys(headers))
+              if (credentialHeader(name))
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [name],
+                  message: `header ${JSON.stringify(name.slice(0, 64))} looks like a credential: credentials never go in the spec (it is kept in workflow history); put them in a Secret and use provider.secretRef`,
+                });
+          })
+          .optional(),
+        /** Credentials resolved by the worker (mounted Secret or env), never in the spec or history. */
+        secretRef: z.strictObject({ name: objectName }).optional(),
         region: notYet('only used by CloudWatch'),
         insecureSkipVerify: notYet(),
       })
@@ -352,6 +373,17 @@ export const metricTemplateSchema = z.strictObject({
   }),
   status: statusIgnored,
 });
+
+/** Header names that carry credentials (refused in MetricTemplate headers: use secretRef). */
+export function credentialHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return (
+    n === 'authorization' ||
+    n === 'proxy-authorization' ||
+    n === 'cookie' ||
+    /token|secret|password|passwd|api[-_]?key|credential|session|auth/.test(n)
+  );
+}
 
 /** Alert provider types Flagger has and Fledge has not (yet). `webhook` is Fledge's own (generic JSON). */
 const flaggerOnlyAlertProviders = ['discord', 'rocket', 'gchat'];

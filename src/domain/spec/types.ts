@@ -94,8 +94,10 @@ export interface MetricTemplateDefinition {
     type: 'prometheus';
     /** Prometheus base URL; undefined = the worker's Prometheus. */
     address?: string;
-    /** Extra request headers (multiple values joined with ", "). */
+    /** Extra request headers (multiple values joined with ", "); never credentials. */
     headers?: Record<string, string>;
+    /** Credentials from a Secret the worker resolves in the template's namespace (see integrations/secrets). */
+    secretRef?: { name: string };
   };
   query: string;
 }

@@ -99,6 +99,7 @@ export function validateDocuments(
   // Objects the Canary may reference; namespaces default to the canary's.
   const namespace = firstCanary !== undefined ? canaryNamespaceOf(docs[firstCanary]) : 'default';
   const objects: BundleObject[] = [];
+  const byIdentity = new Map<string, BundleObject>();
   docs.forEach((doc, index) => {
     const kind = field(doc, 'kind');
     if (kind !== 'MetricTemplate' && kind !== 'AlertProvider') return;
@@ -113,9 +114,8 @@ export function validateDocuments(
       namespace: typeof ns === 'string' ? ns : namespace,
       raw: doc as Record<string, unknown>,
     };
-    const duplicate = objects.find(
-      (o) => o.kind === object.kind && o.name === object.name && o.namespace === object.namespace,
-    );
+    const identity = `${object.kind}/${object.namespace}/${object.name}`;
+    const duplicate = byIdentity.get(identity);
     if (duplicate) {
       issues.push({
         doc: index,
@@ -124,6 +124,7 @@ export function validateDocuments(
       });
       return;
     }
+    byIdentity.set(identity, object);
     objects.push(object);
   });
 

@@ -1,6 +1,7 @@
 // zod issues → Fledge spec issues: one per problem, in plain words ("expected number, got string",
 // "unknown field `stepweight` (did you mean `stepWeight`?)"), with the path of the offending field. PURE.
 import { z } from 'zod';
+import { hasControlCharacters, quote } from '../sanitize.js';
 import type { PathSegment, SpecIssue } from './errors.js';
 
 type ZodIssue = z.core.$ZodIssue;
@@ -25,8 +26,7 @@ export function typeName(value: unknown): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+  if (typeof value === 'string') return `string ${quote(value, 60)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return typeName(value);
 }
@@ -86,19 +86,24 @@ function editDistance(a: string, b: string): number {
 
 /** The closest known key, if it is close enough to be a likely typo. */
 export function suggestKey(unknown: string, known: readonly string[]): string | undefined {
+  // No field name is this long; the edit distance would cost length × known keys.
+  if (unknown.length > 64) return undefined;
   const lower = unknown.toLowerCase();
   const sameCase = known.find((k) => k.toLowerCase() === lower);
   if (sameCase) return sameCase;
+  const allowed = Math.min(2, Math.floor(unknown.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
+    // The distance is at least the difference in length: no need to compute it for far-off candidates.
+    if (Math.abs(candidate.length - lower.length) > allowed) continue;
     const d = editDistance(lower, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
     }
   }
-  return bestDistance <= Math.min(2, Math.floor(unknown.length / 3)) ? best : undefined;
+  return bestDistance <= allowed ? best : undefined;
 }
 
 function boundMessage(
@@ -142,7 +147,7 @@ export function fromZodIssues(
           out.push({
             doc,
             path: [...path, key],
-            message: `unknown field \`${key}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`,
+            message: `unknown field ${key.length > 80 || key.includes('`') || hasControlCharacters(key) ? quote(key) : `\`${key}\``}${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`,
           });
         }
         break;

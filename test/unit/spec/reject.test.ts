@@ -335,11 +335,13 @@ const cases: Case[] = [
     message: 'MetricTemplate `test/latency` query: template variable {{ variables.path }} has no value',
   },
   {
-    name: 'MetricTemplate credentials from a Secret',
+    name: 'MetricTemplate credentials in a header (they would be kept in workflow history)',
     change: (t) =>
-      metricWithRef('latency')(t) + template('latency', '\n    secretRef: #!\n      name: prom-auth'),
-    path: 'doc[1].spec.provider.secretRef',
-    message: 'not supported yet by Fledge (provider credentials from a Secret; use headers)',
+      metricWithRef('latency')(t) +
+      template('latency', '\n    headers:\n      Authorization: #!\n        - Bearer s3cr3t'),
+    path: 'doc[1].spec.provider.headers.Authorization',
+    message:
+      'header "Authorization" looks like a credential: credentials never go in the spec (it is kept in workflow history); put them in a Secret and use provider.secretRef',
   },
   {
     name: 'alert provider missing',

@@ -132,7 +132,7 @@ describe('YAML syntax and documents', () => {
       path: '',
       line: 5,
       column: 3,
-      message: 'YAML syntax error: Map keys must be unique',
+      message: 'YAML syntax error: duplicate key "name" (first at line 4, column 3): map keys must be unique',
     });
     expect(result.errors.length).toBeGreaterThanOrEqual(3);
     expect(
