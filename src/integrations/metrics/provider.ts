@@ -2,12 +2,19 @@
 // "no values", or an infrastructure error (Prometheus unreachable after retries) — kept distinct on purpose.
 import { builtinQueries, renderQuery } from '../../domain/promql.js';
 import type { MetricPlan } from '../../domain/plan.js';
+import { sleep, throwIfAborted } from '../cancellation.js';
+import { credentialHeaders, type SecretSource } from '../secrets.js';
 import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus.js';
 
 export interface MetricTemplateDef {
   name: string;
   namespace: string;
-  provider: { type: string; address?: string; headers?: Record<string, string> };
+  provider: {
+    type: string;
+    address?: string;
+    headers?: Record<string, string>;
+    secretRef?: { name: string };
+  };
   query: string;
 }
 
@@ -26,7 +33,16 @@ export interface MetricOutcome {
 }
 
 export interface MetricsProvider {
-  evaluate(metric: MetricPlan, ctx: MetricContext, templates: MetricTemplateDef[]): Promise<MetricOutcome>;
+  /**
+   * Never rejects for a query problem (the outcome says what happened) — only when `opts.signal` aborts (the
+   * analysis was cancelled): then it rejects with the signal's reason, at once, and there is no outcome.
+   */
+  evaluate(
+    metric: MetricPlan,
+    ctx: MetricContext,
+    templates: MetricTemplateDef[],
+    opts?: { signal?: AbortSignal },
+  ): Promise<MetricOutcome>;
 }
 
 /** The PromQL a metric check runs (template resolved and rendered) and where; an error says why not. */
@@ -35,11 +51,19 @@ export function resolveMetricQuery(
   ctx: MetricContext,
   templates: MetricTemplateDef[],
 ):
-  | { ok: true; query: string; address?: string; headers?: Record<string, string> }
+  | {
+      ok: true;
+      query: string;
+      address?: string;
+      headers?: Record<string, string>;
+      /** The template's credentials, to resolve on the worker (namespace = the template's). */
+      secretRef?: { namespace: string; name: string };
+    }
   | { ok: false; error: string } {
   let template: string;
   let address: string | undefined;
   let headers: Record<string, string> | undefined;
+  let secretRef: { namespace: string; name: string } | undefined;
   if (metric.source.kind === 'builtin') template = builtinQueries.istio[metric.source.builtin];
   else if (metric.source.kind === 'inline') template = metric.source.query;
   else {
@@ -50,6 +74,7 @@ export function resolveMetricQuery(
     template = def.query;
     address = def.provider.address;
     headers = def.provider.headers;
+    if (def.provider.secretRef) secretRef = { namespace: def.namespace, name: def.provider.secretRef.name };
   }
   const rendered = renderQuery(template, {
     namespace: ctx.namespace,
@@ -64,14 +89,13 @@ export function resolveMetricQuery(
     query: rendered.query,
     ...(address ? { address } : {}),
     ...(headers ? { headers } : {}),
+    ...(secretRef ? { secretRef } : {}),
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export function createPrometheusProvider(
   defaultUrl: string,
-  opts: { retries?: number; timeoutMs?: number; backoffMs?: number } = {},
+  opts: { retries?: number; timeoutMs?: number; backoffMs?: number; secrets?: SecretSource } = {},
 ): MetricsProvider {
   const clients = new Map<string, PrometheusClient>();
   const client = (url: string, headers?: Record<string, string>): PrometheusClient => {
@@ -84,17 +108,39 @@ export function createPrometheusProvider(
     return c;
   };
   return {
-    async evaluate(metric, ctx, templates) {
+    async evaluate(metric, ctx, templates, evalOpts = {}) {
+      const cancel = evalOpts.signal;
       const r = resolveMetricQuery(metric, ctx, templates);
       if (!r.ok) return { name: metric.name, value: null, error: 'infrastructure', message: r.error };
       const rendered = r;
       const url = r.address ?? defaultUrl;
-      const headers = r.headers;
+      let headers = r.headers;
+      if (r.secretRef) {
+        const ref = `Secret ${r.secretRef.namespace}/${r.secretRef.name}`;
+        const data = opts.secrets?.read(r.secretRef.namespace, r.secretRef.name);
+        if (!data)
+          return {
+            name: metric.name,
+            value: null,
+            error: 'infrastructure',
+            message: `provider.secretRef: the worker has no ${ref} (mount it under FLEDGE_SECRETS_DIR/${r.secretRef.namespace}/${r.secretRef.name}/ or set FLEDGE_SECRET_<NAMESPACE>__<NAME>__<KEY>)`,
+          };
+        const creds = credentialHeaders(data);
+        if ('error' in creds)
+          return {
+            name: metric.name,
+            value: null,
+            error: 'infrastructure',
+            message: `${ref}: ${creds.error}`,
+          };
+        headers = { ...(headers ?? {}), ...creds };
+      }
       const retries = opts.retries ?? 2;
       for (let attempt = 0; ; attempt++) {
         try {
           const value = await client(url, headers).queryScalar(rendered.query, {
             timeoutMs: opts.timeoutMs ?? 5000,
+            ...(cancel ? { signal: cancel } : {}),
           });
           if (value === null)
             return {
@@ -106,9 +152,10 @@ export function createPrometheusProvider(
             };
           return { name: metric.name, value, query: rendered.query };
         } catch (e) {
+          throwIfAborted(cancel);
           const retryable = e instanceof PrometheusError && e.kind === 'unreachable';
           if (retryable && attempt < retries) {
-            await sleep((opts.backoffMs ?? 300) * (attempt + 1));
+            await sleep((opts.backoffMs ?? 300) * (attempt + 1), cancel);
             continue;
           }
           return {
