@@ -1,4 +1,5 @@
 // CI entry: connect to Temporal and start (or attach to) workflows. The `fledge start` command builds on this.
+import { dataConverterFromEnv } from './codec/encryption.js';
 import {
   Client,
   Connection,
@@ -12,8 +13,11 @@ import {
   imageTagOrDigest,
   parseCanaryYaml,
   validateImages,
+  type ParsedCanaryBundle,
   type SpecError,
+  type YamlLimits,
 } from './domain/spec/index.js';
+import type { CompiledRelease } from './domain/spec/types.js';
 import {
   fledgeLane,
   laneWorkflowId,
@@ -26,11 +30,23 @@ import type { ReleaseResult } from './domain/result.js';
 import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
 import { staticDetails, staticSummary } from './workflows/visibility.js';
 import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
+import {
+  checkReleasePolicy,
+  defaultReleasePolicy,
+  formatPolicyViolations,
+  type PolicyViolation,
+} from './policy.js';
 import type { DemoShiftInput, DemoShiftStep } from './workflows/demo.js';
 
 export async function connectClient(cfg: FledgeConfig = loadFledgeConfig()): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(cfg));
-  return new Client({ connection, namespace: cfg.temporal.namespace });
+  // Payloads are encrypted when codec keys are configured (FLEDGE_CODEC_KEYS[_FILE]); see src/codec.
+  const dataConverter = dataConverterFromEnv();
+  return new Client({
+    connection,
+    namespace: cfg.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
 }
 
 export function webUiWorkflowUrl(cfg: FledgeConfig, workflowId: string, runId?: string): string {
@@ -64,6 +80,20 @@ export class InvalidReleaseInput extends Error {
   }
 }
 
+/**
+ * The release policy (FLEDGE_ALLOWED_NAMESPACES, FLEDGE_ALLOWED_IMAGES, FLEDGE_WORKER_NAMESPACE; src/policy.ts)
+ * refuses this release. An invalid input for the CLI (exit 5): nothing was started.
+ */
+export class ReleaseRefusedByPolicy extends InvalidReleaseInput {
+  constructor(readonly violations: PolicyViolation[]) {
+    super(
+      formatPolicyViolations(violations),
+      violations.map((v) => ({ path: v.path, message: v.message })),
+    );
+    this.name = 'ReleaseRefusedByPolicy';
+  }
+}
+
 export interface SubmitOptions {
   /** Multi-document YAML (Canary + MetricTemplates + AlertProviders). */
   yaml: string;
@@ -77,6 +107,39 @@ export interface SubmitOptions {
    * details (and so in `fledge history`). Absent: summary and details are exactly as for `fledge start`.
    */
   retryOf?: RetryNote;
+  /** The result of `checkRelease` on `yaml`/`images` when the caller validated before connecting (`fledge start`). */
+  checked?: CheckedRelease;
+  /** Limits of the YAML front end (`checkRelease`); defaults `defaultYamlLimits`. */
+  limits?: Partial<YamlLimits>;
+}
+
+/** A release input that passed validation: the plain JSON documents the workflow receives, and what they compile to. */
+export interface CheckedRelease {
+  bundle: ParsedCanaryBundle;
+  compiled: CompiledRelease;
+}
+
+/**
+ * THE validation of a release input, shared by `fledge validate`, `fledge start` (before it connects) and
+ * `submitRelease`: the YAML front end (size, depth, alias expansion, duplicate keys → plain JSON documents), the
+ * schemas and cross-field checks, and the images (`requireImages`: at least one, as `start` needs). Throws
+ * `InvalidReleaseInput` with every problem.
+ */
+export function checkRelease(opts: {
+  yaml: string;
+  fileName?: string;
+  images: Record<string, string>;
+  limits?: Partial<YamlLimits>;
+  requireImages?: boolean;
+}): CheckedRelease {
+  const parsed = parseCanaryYaml(opts.yaml, opts.fileName, opts.limits);
+  const imageErrors =
+    opts.requireImages === false && Object.keys(opts.images).length === 0 ? [] : validateImages(opts.images);
+  if (!parsed.ok || imageErrors.length > 0) {
+    const errors = [...(parsed.ok ? [] : parsed.errors), ...imageErrors];
+    throw new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
+  }
+  return { bundle: parsed.value, compiled: compileRelease(parsed.value, opts.images) };
 }
 
 /** Which run a retry re-runs, and who asked for it and why. */
@@ -144,14 +207,14 @@ export async function submitRelease(
   cfg: FledgeConfig,
   opts: SubmitOptions,
 ): Promise<Submitted> {
-  const parsed = parseCanaryYaml(opts.yaml, opts.fileName);
-  const imageErrors = validateImages(opts.images);
-  if (!parsed.ok || imageErrors.length > 0) {
-    const errors = [...(parsed.ok ? [] : parsed.errors), ...imageErrors];
-    throw new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
-  }
-  const compiled = compileRelease(parsed.value, opts.images);
+  const { bundle, compiled } = opts.checked ?? checkRelease(opts);
   const target = { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name };
+  // Bounded authority: refused before anything is started (the worker checks again before any write).
+  const violations = checkReleasePolicy(cfg.policy ?? defaultReleasePolicy, {
+    namespace: target.namespace,
+    images: opts.images,
+  });
+  if (violations.length > 0) throw new ReleaseRefusedByPolicy(violations);
   const workflowId = releaseIdFor(target, opts.images);
   const link = webUiWorkflowUrl(cfg, workflowId);
   if (!opts.retry) {
@@ -164,7 +227,7 @@ export async function submitRelease(
     }
   }
   const input: ReleaseInput = {
-    documents: parsed.value.documents,
+    documents: bundle.documents,
     images: opts.images,
     initiator: opts.initiator,
   };

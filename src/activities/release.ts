@@ -25,6 +25,8 @@ import type { Outcome } from '../domain/result.js';
 import type { Phase } from '../domain/state.js';
 import type { ReleaseMetrics } from '../observability/release-metrics.js';
 import type { RouteWeights, RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
+import type { ReleasePolicy } from '../policy.js';
+import { enforceReleasePolicy } from './release-policy.js';
 
 export interface ReleaseDeps {
   kc: k8s.KubeConfig;
@@ -39,6 +41,8 @@ export interface ReleaseDeps {
   observer?: ReleaseMetrics;
   /** Link to the target's dashboard (FLEDGE_GRAFANA_URL), if configured. */
   dashboardLink?: (target: { namespace: string; name: string }) => string;
+  /** Checked by every activity before it acts (src/activities/release-policy.ts): PolicyViolation otherwise. */
+  policy?: ReleasePolicy;
 }
 
 /** What the workflow sends with a `notify` effect: the notification plus what a receiver needs to render it. */
@@ -115,29 +119,61 @@ const guarded =
     }
   };
 
-/** Calls the webhooks in order with Flagger's payload, heartbeating after each. */
-async function callHooks(ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> {
+/** How often long activities heartbeat (the worker sends at most one heartbeat a second, see worker.ts). */
+const heartbeatEveryMs = 1_000;
+/** initializeRelease waits this long for the primary within one attempt, then lets Temporal retry it. */
+const primaryReadyWaitMs = 10_000;
+const primaryReadyPollMs = 2_000;
+
+/**
+ * Runs `work` while heartbeating every second: Temporal delivers an activity's cancellation (an operator acting
+ * now: abort, promote, pause, supersede) in the response to a heartbeat, so the activity learns of it within about
+ * a second and `work`'s signal (Context.cancellationSignal) aborts its requests; a cancelled activity then rejects
+ * with the CancelledFailure, never with a result. `detail` is what the heartbeat shows (Web UI: pending activity).
+ */
+async function heartbeating<T>(detail: () => string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat(detail());
+  const timer = setInterval(() => ctx.heartbeat(detail()), heartbeatEveryMs);
+  try {
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Calls the webhooks in order with Flagger's payload; a cancellation abandons the call in flight (no result). */
+async function callHooks(
+  ctx: ReleaseContext,
+  hooks: HookPlan[],
+  phase: string,
+  signal: AbortSignal,
+  onHook: (name: string) => void = () => undefined,
+): Promise<HookResult[]> {
   const out: HookResult[] = [];
   for (const h of hooks) {
-    const r = await callWebhook({
-      url: h.url,
-      timeoutMs: h.timeoutMs,
-      retries: h.retries,
-      payload: {
-        name: ctx.target.name,
-        namespace: ctx.target.namespace,
-        phase,
-        checksum: ctx.checksum,
-        metadata: h.metadata,
+    onHook(h.name);
+    const r = await callWebhook(
+      {
+        url: h.url,
+        timeoutMs: h.timeoutMs,
+        retries: h.retries,
+        payload: {
+          name: ctx.target.name,
+          namespace: ctx.target.namespace,
+          phase,
+          checksum: ctx.checksum,
+          metadata: h.metadata,
+        },
       },
-    });
+      { signal },
+    );
     out.push({
       name: h.name,
       ok: r.ok,
       ...(r.status !== undefined ? { status: r.status } : {}),
       message: r.message,
     });
-    Context.current().heartbeat(h.name);
   }
   return out;
 }
@@ -146,7 +182,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   const events = deps.kc.makeApiClient(k8s.CoreV1Api);
   const router = (ctx: ReleaseContext): TrafficRouter => deps.routers[ctx.provider];
 
-  return {
+  return enforceReleasePolicy(deps.policy, {
     /** Primary Deployment (+HPA), Services and routes at 100% primary; succeeds once the primary is ready. */
     initializeRelease: guarded(
       async (
@@ -169,9 +205,22 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
           metadata: ctx.service.metadata,
         });
-        const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
-        if (!r.ready)
-          throw ApplicationFailure.retryable(`primary not ready: ${r.message}`, 'PrimaryNotReady');
+        // Wait a little for the primary within this attempt (heartbeating, so an abort cancels it at once), then
+        // let Temporal retry the activity up to the progress deadline.
+        let status = 'waiting for the primary';
+        await heartbeating(
+          () => status,
+          async () => {
+            const deadline = Date.now() + primaryReadyWaitMs;
+            for (;;) {
+              const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
+              if (r.ready) return;
+              status = `primary not ready: ${r.message}`;
+              if (Date.now() >= deadline) throw ApplicationFailure.retryable(status, 'PrimaryNotReady');
+              await Context.current().sleep(primaryReadyPollMs); // rejects with CancelledFailure when cancelled
+            }
+          },
+        );
         await router(ctx).reconcile(routerTarget(ctx));
         return { primaryCreated: created, primaryImages };
       },
@@ -214,8 +263,13 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       deps.workloads.promote(ctx.target, { autoscaled: ctx.autoscalerRef !== undefined }),
     ),
 
-    runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> =>
-      callHooks(ctx, hooks, phase),
+    runHooks: async (ctx: ReleaseContext, hooks: HookPlan[], phase: string): Promise<HookResult[]> => {
+      let current = '';
+      return heartbeating(
+        () => current,
+        (signal) => callHooks(ctx, hooks, phase, signal, (name) => (current = name)),
+      );
+    },
 
     /** Rollout webhooks, then every metric (all evaluated so status shows each value against its threshold). */
     runAnalysis: async (
@@ -225,21 +279,30 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       phase: string,
     ): Promise<{ hooks: HookResult[]; metrics: MetricResult[] }> => {
       const startedAt = performance.now();
-      const hookResults = await callHooks(ctx, hooks, phase);
-      const metricResults = await Promise.all(
-        metrics.map(async (m): Promise<MetricResult> => {
-          const r = await deps.metrics.evaluate(
-            m,
-            { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
-            ctx.templates,
+      let current = 'rollout webhooks';
+      const { hookResults, metricResults } = await heartbeating(
+        () => current,
+        async (signal) => {
+          const hookResults = await callHooks(ctx, hooks, phase, signal, (name) => (current = name));
+          current = 'metrics';
+          const metricResults = await Promise.all(
+            metrics.map(async (m): Promise<MetricResult> => {
+              const r = await deps.metrics.evaluate(
+                m,
+                { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
+                ctx.templates,
+                { signal },
+              );
+              return {
+                name: r.name,
+                value: r.value,
+                ...(r.error ? { error: r.error } : {}),
+                ...(r.message ? { message: r.message } : {}),
+              };
+            }),
           );
-          return {
-            name: r.name,
-            value: r.value,
-            ...(r.error ? { error: r.error } : {}),
-            ...(r.message ? { message: r.message } : {}),
-          };
-        }),
+          return { hookResults, metricResults };
+        },
       );
       for (const m of metricResults)
         deps.observer?.observeMetric({ ...ctx.target, metric: m.name, value: m.value });
@@ -385,7 +448,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         return false;
       }
     },
-  };
+  });
 }
 
 export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;

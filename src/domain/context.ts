@@ -38,7 +38,13 @@ export interface ReleaseContext {
   templates: Array<{
     name: string;
     namespace: string;
-    provider: { type: string; address?: string };
+    provider: {
+      type: string;
+      address?: string;
+      headers?: Record<string, string>;
+      /** Resolved by the worker from its mounted Secrets/env in the template's namespace; never the values. */
+      secretRef?: { name: string };
+    };
     query: string;
   }>;
   alerts: Array<{
@@ -49,7 +55,7 @@ export interface ReleaseContext {
       channel?: string;
       username?: string;
       address?: string;
-      /** AlertProvider `secretRef.name`: the address comes from the worker's env FLEDGE_ALERT_<NAME>_ADDRESS. */
+      /** AlertProvider `secretRef.name`: the address comes from the worker's env FLEDGE_ALERT_<NS>__<NAME>_ADDRESS. */
       secretName?: string;
     };
   }>;

@@ -23,8 +23,10 @@
 //  4. Operator messages (approve/pause/resume/promote/abort), `superseded` and `cancelled` may arrive at any time.
 //     Deliver each as its own event:
 //     - while `next` is `wait` or `waitForOperator`: at once (interrupt the timer; do NOT deliver its `timer` event);
-//     - while another `next` (an activity) is in flight: after it completes, deliver its result event FIRST, then
-//       the queued messages;
+//     - while another `next` (an activity) is in flight: if `interruptsInFlight(plan, state, message)` holds for a
+//       queued message, cancel the activity at once, do NOT deliver its result (not even a late one: a cancelled
+//       analysis never counts as a check) and deliver the queued messages; otherwise, after it completes, deliver
+//       its result event FIRST, then the queued messages;
 //     - queued messages may also be delivered before performing a freshly returned `next`.
 //     The `next` of the MOST RECENT decide call is the only one to perform: any earlier, unperformed `next` is
 //     void. The core re-issues whatever it still needs (a wait is re-issued for its remaining time, `until` is
@@ -78,6 +80,7 @@
 import type { HookPlan, ReleasePlan } from './plan.js';
 import type { Effect, EventReason, Next, NotifyKind } from './effects.js';
 import type { HookResult, InfraStep, MetricResult, OperatorAction, ReleaseEvent } from './events.js';
+import { operatorActionOf } from './events.js';
 import {
   evaluateAnalysis,
   hookFailingCheck,
@@ -129,6 +132,8 @@ interface Ctx {
   readonly s: ReleaseState;
   readonly now: number;
   readonly effects: Effect[];
+  /** The event being decided is an infrastructure error that may pass by itself (see ReleasePlan.infraRetry). */
+  readonly transient?: boolean;
 }
 
 // ─── public API ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -137,7 +142,13 @@ export function decide(plan: ReleasePlan, state: ReleaseState, event: ReleaseEve
   if (state.cursor.kind === 'done' && !reopensFinalBatch(state, event)) {
     return { state, effects: [], next: doneNext(plan, state, event.now) };
   }
-  const c: Ctx = { plan, s: cloneState(state), now: event.now, effects: [] };
+  const c: Ctx = {
+    plan,
+    s: cloneState(state),
+    now: event.now,
+    effects: [],
+    transient: event.type === 'infraError' && event.transient === true,
+  };
   const next = dispatch(c, event);
   c.s.updatedAt = Math.max(c.s.updatedAt, c.now);
   return { state: c.s, effects: c.effects, next };
@@ -149,6 +160,42 @@ export function continueFrom(plan: ReleasePlan, state: ReleaseState, now: number
   const c: Ctx = { plan, s: cloneState(state), now, effects: [] };
   const next = reissue(c);
   return { state: c.s, effects: c.effects, next };
+}
+
+/**
+ * Contract item 4: whether `event`, queued while the activity performing the current `next` is in flight
+ * (initialize, runHooks, runAnalysis: a readiness wait, a webhook with a 60 s timeout, a metric query), cancels
+ * that activity so the event acts now. The interrupted `next` is void: the core re-issues it when it still needs it
+ * (after a resume, or a rejected action), so its result is never needed.
+ *
+ * - abort, promote, supersede (and cancel): always — they decide the release now.
+ * - pause: yes. Pause freezes the release; the cancelled check is simply not delivered, so it is never counted
+ *   (neither as a failed check nor as a pass), and resume re-runs it from scratch (webhooks are at-least-once in
+ *   Flagger's contract anyway). Letting it finish instead would count its verdict after the operator paused.
+ * - approve: only when the in-flight activity polls the very gate being approved (the approval opens it now);
+ *   an approval of a traffic/promotion gate during an analysis is consumed by that analysis if it passes, so
+ *   cancelling it would only delay the step.
+ * - resume (cannot overlap an activity: a paused release performs none) and invalid actions (rejected by decide,
+ *   after which the same `next` would be re-issued): never.
+ * - nothing interrupts once the outcome is decided (`finishing`): post-rollout hooks run to completion.
+ */
+export function interruptsInFlight(plan: ReleasePlan, state: ReleaseState, event: ReleaseEvent): boolean {
+  if (state.cursor.kind === 'done' || state.finishing !== null) return false;
+  if (event.type === 'superseded' || event.type === 'cancelled') return true;
+  if (event.type !== 'operator') return false;
+  if (!validateOperatorAction(plan, state, operatorActionOf(event)).ok) return false;
+  switch (event.action) {
+    case 'abort':
+    case 'promote':
+    case 'pause':
+      return true;
+    case 'approve': {
+      const cur = state.cursor;
+      return cur.kind === 'hooks' && state.pendingGate !== null && state.pendingGate.gate === cur.hookType;
+    }
+    case 'resume':
+      return false;
+  }
 }
 
 // ─── dispatch ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -197,11 +244,8 @@ function dispatch(c: Ctx, e: ReleaseEvent): Next {
       return onPromoted(c);
     case 'timer':
       return onTimer(c);
-    case 'operator': {
-      const action: OperatorAction = { action: e.action, actor: e.actor, reason: e.reason };
-      if (e.gate !== undefined) action.gate = e.gate;
-      return onOperator(c, action);
-    }
+    case 'operator':
+      return onOperator(c, operatorActionOf(e));
     case 'superseded':
       return terminate(c, 'superseded', e.by);
     case 'cancelled':
@@ -1058,14 +1102,22 @@ function hooksFailedToRun(c: Ctx, hookType: RunnableHookType, message: string): 
 
 function retryLater(c: Ctx, step: string, message: string): Next {
   const attempts = (c.s.infra?.attempts ?? 0) + 1;
-  if (attempts > maxInfraRetries) return infrastructureFailure(c, step, message);
+  const since = c.s.infra?.since ?? c.now;
+  // Slow is not failed: a transient error (timeout, 5xx, 429, connection) is retried while the progress deadline
+  // allows; only then, or for a permanent error after maxInfraRetries, does the release give up.
+  const patient = c.plan.infraRetry === 'until-deadline' && c.transient === true;
+  const left = since + c.plan.progressDeadlineMs - c.now;
+  const giveUp = attempts > maxInfraRetries && (!patient || left <= 0);
+  if (giveUp) return infrastructureFailure(c, step, message, attempts - 1);
   const retryAt = c.now + Math.min(infraRetryDelayMs, intervalOf(c.plan));
-  c.s.infra = { attempts, step, message, retryAt };
+  c.s.infra = { attempts, step, message, retryAt, since };
   recordEvent(
     c,
     'Warning',
     'InfrastructureError',
-    `${step} failed: ${message}; retry ${attempts}/${maxInfraRetries}`,
+    patient
+      ? `${step} failed: ${message}; retry ${attempts} (transient: retried for up to ${Math.ceil(Math.max(0, left) / 1000)} s more, the progress deadline)`
+      : `${step} failed: ${message}; retry ${attempts}/${maxInfraRetries}`,
   );
   return { type: 'wait', ms: retryAt - c.now, until: retryAt, reason: 'infra-retry' };
 }
@@ -1087,9 +1139,9 @@ function reapplyDesired(c: Ctx, failedStep: 'setRoutes' | 'scaleCanary'): void {
   if (c.s.canaryScale === 'zero' || failedStep === 'scaleCanary') scaleCanary(c, c.s.canaryScale);
 }
 
-function infrastructureFailure(c: Ctx, step: string, message: string): Next {
+function infrastructureFailure(c: Ctx, step: string, message: string, retries = maxInfraRetries): Next {
   const previous = c.s.finishing;
-  const text = `${step} kept failing after ${maxInfraRetries} retries: ${message}`;
+  const text = `${step} kept failing after ${retries} retries: ${message}`;
   if (previous === null) {
     // Give up on the release: try once more to put traffic on the primary and free the canary.
     if (c.s.phase !== 'Initializing') setRoutes(c, 100, 0, null, false);
@@ -1260,6 +1312,8 @@ function logOperator(
     accepted,
   };
   if (action.gate !== undefined) entry.gate = action.gate;
+  if (action.identity !== undefined) entry.verified = action.identity.via;
+  if (action.claimedActor !== undefined) entry.claimedActor = action.claimedActor;
   if (rejectionReason !== undefined) entry.rejectionReason = rejectionReason;
   if (note !== undefined) entry.note = note;
   c.s.operatorLog.push(entry);

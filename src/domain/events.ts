@@ -1,5 +1,6 @@
 // Events: everything that happens to a release, as the workflow reports it to decide(). Each carries `now`
 // (workflow time, epoch ms): the domain has no clock of its own.
+import type { OperatorIdentity } from './approvers.js';
 import type { HookType } from './plan.js';
 import type { GateName, OperatorActionName, Workload } from './state.js';
 
@@ -30,6 +31,24 @@ export interface OperatorAction {
   reason: string;
   /** approve: which gate (optional; defaults to the pending one). A string so unknown names can be rejected. */
   gate?: string;
+  /** The identity the worker verified for this message (its `actor` is then `identity.actor`). */
+  identity?: OperatorIdentity;
+  /** The actor the message claimed, when a verified identity replaced it. */
+  claimedActor?: string;
+  /** Rejected before delivery (the identity token did not verify): recorded as rejected with this reason. */
+  rejection?: string;
+  /** Update validators only: the message carries an identity token that is verified after validation. */
+  pendingVerification?: boolean;
+}
+
+/** The OperatorAction carried by an operator event (every optional field kept only when present). */
+export function operatorActionOf(e: OperatorAction): OperatorAction {
+  const action: OperatorAction = { action: e.action, actor: e.actor, reason: e.reason };
+  if (e.gate !== undefined) action.gate = e.gate;
+  if (e.identity !== undefined) action.identity = e.identity;
+  if (e.claimedActor !== undefined) action.claimedActor = e.claimedActor;
+  if (e.rejection !== undefined) action.rejection = e.rejection;
+  return action;
 }
 
 /** Names of the effects and nexts an `infraError` can refer to. */
@@ -69,7 +88,14 @@ export type ReleaseEvent =
   /** The workflow was cancelled (the cleanup scope delivers this). */
   | { type: 'cancelled'; now: number; reason?: string }
   /** An effect or the `next` failed with an infrastructure error after its own retries. */
-  | { type: 'infraError'; now: number; step: InfraStep; message: string };
+  | {
+      type: 'infraError';
+      now: number;
+      step: InfraStep;
+      message: string;
+      /** The failure may pass by itself (timeout, 5xx, 429, connection); false for 403/422/404-like errors. */
+      transient?: boolean;
+    };
 
 export type ReleaseEventType = ReleaseEvent['type'];
 

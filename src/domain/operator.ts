@@ -1,5 +1,6 @@
 // Operator action validation: used by the workflow's update validators (rejected requests never enter history)
 // and by decide() for signals (an invalid signal is logged as rejected and otherwise ignored). PURE.
+import { checkApprover, checkOperatorText } from './approvers.js';
 import type { ReleasePlan } from './plan.js';
 import type { OperatorAction } from './events.js';
 import { isGateName } from './events.js';
@@ -24,8 +25,28 @@ function isoTime(epochMs: number): string {
   return Number.isFinite(epochMs) ? new Date(epochMs).toISOString() : String(epochMs);
 }
 
+/**
+ * Whether `action` may act now: its text (with `plan.operatorChecks` strict), a failed identity verification, the
+ * release's state, and then `plan.approvers` (the gate an approval opens is the pending one).
+ */
 export function validateOperatorAction(
-  _plan: ReleasePlan,
+  plan: ReleasePlan,
+  state: ReleaseState,
+  action: OperatorAction,
+): ValidationResult {
+  const verdict = validateAgainstState(plan, state, action);
+  if (!verdict.ok) return verdict;
+  if (plan.approvers === undefined) return verdict;
+  const gate = action.action === 'approve' ? state.pendingGate?.gate : undefined;
+  return checkApprover(plan.approvers, action.action, gate, {
+    actor: action.actor,
+    ...(action.identity !== undefined ? { identity: action.identity } : {}),
+    ...(action.pendingVerification === true ? { pendingVerification: true } : {}),
+  });
+}
+
+function validateAgainstState(
+  plan: ReleasePlan,
   state: ReleaseState,
   action: OperatorAction,
 ): ValidationResult {
@@ -37,6 +58,11 @@ export function validateOperatorAction(
   }
   if (typeof action.actor !== 'string' || action.actor.trim() === '') {
     return { ok: false, reason: 'actor is required: say who is acting' };
+  }
+  if (action.rejection !== undefined) return { ok: false, reason: action.rejection };
+  if (plan.operatorChecks === 'strict') {
+    const text = checkOperatorText(action.action, action.claimedActor ?? action.actor, action.reason);
+    if (!text.ok) return text;
   }
   if (state.cursor.kind === 'done') {
     const outcome = state.result?.outcome ?? state.finishing?.outcome ?? 'unknown';

@@ -1,6 +1,7 @@
 // The normalised release plan: what a validated Canary spec means, with every default applied.
 // The spec parser (src/domain/spec/) compiles Flagger YAML into this; the decision core (src/domain/decide.ts)
 // reads only this. Plain JSON (it travels in workflow inputs and continue-as-new arguments).
+import type { ApproversPlan } from './approvers.js';
 
 export type HookType =
   | 'confirm-rollout'
@@ -92,6 +93,13 @@ export interface ReleasePlan {
   hooks: HookPlan[];
   /** Fledge extension: gates that need an operator approval (in addition to any confirm-* webhooks). */
   manualGates: Array<'confirm-rollout' | 'confirm-traffic-increase' | 'confirm-promotion'>;
+  /**
+   * How long a transient infrastructure error of a traffic/scale/initialise/promote step is retried: 'count' (the
+   * first version: `maxInfraRetries` times) or 'until-deadline' (for as long as the progress deadline allows — a
+   * slow or throttled apiserver is waited out; permanent errors such as 403/422 still end after `maxInfraRetries`).
+   * Set by the workflow (patched), not by the spec; absent = 'count'.
+   */
+  infraRetry?: 'count' | 'until-deadline';
   /** Fledge extension: what an infrastructure error in analysis (metrics provider unreachable after retries) does. */
   onInfrastructureError: 'count-as-failed-check' | 'hold' | 'rollback';
   /**
@@ -100,4 +108,15 @@ export interface ReleasePlan {
    * Read by the per-target lane, not by the decision core. Optional for hand-built plans; absent = 'supersede'.
    */
   supersedePolicy?: 'supersede' | 'queue';
+  /**
+   * Fledge extension (`spec.fledge.approvers`): who may open which gate, pause, promote or abort. Absent: anyone
+   * who may send the workflow messages (as before approvers existed).
+   */
+  approvers?: ApproversPlan;
+  /**
+   * 'strict': operator messages are checked for text limits (actor ≤ 200, reason ≤ 1000 characters, no control
+   * characters, a reason for abort/promote) by the validator and by decide() for signals. Set by the workflow
+   * (patched `verified-approvers`), not by the spec; absent in histories from before it.
+   */
+  operatorChecks?: 'strict';
 }

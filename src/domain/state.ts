@@ -87,6 +87,10 @@ export interface OperatorLogEntry {
   rejectionReason?: string;
   /** Extra facts recorded with an accepted action (e.g. "override: webhook x was failing"). */
   note?: string;
+  /** How the actor was verified (a signed Slack interaction, an OIDC ID token); absent: self-declared. */
+  verified?: 'slack' | 'oidc';
+  /** The actor the message claimed, when a verified identity replaced it. */
+  claimedActor?: string;
 }
 
 /** A gate that opened: by an operator (`approve`) or because all its webhooks passed. */
@@ -153,6 +157,8 @@ export interface InfraRetry {
   message: string;
   /** When the retry is due; null once it was re-issued (attempts kept until something succeeds). */
   retryAt: number | null;
+  /** When this run of failures began (absent in states from before it was recorded: counted from the next one). */
+  since?: number;
 }
 
 /** The outcome decided while the last steps (post-rollout hooks) still run. */

@@ -17,6 +17,12 @@ export interface OperatorRequest {
   reason: string;
   /** approve: which gate (optional; defaults to the pending one). */
   gate?: string;
+  /**
+   * Proof of who acts (optional): an OIDC ID token from an issuer the worker trusts (`--id-token`), or the token
+   * the worker's Slack interactions endpoint issued for a signed button press. The worker verifies it before the
+   * message acts; the verified identity replaces `actor` (docs/security.md, "Verified approvers").
+   */
+  idToken?: string;
 }
 
 // Updates: the CLI's path. The validator rejects invalid requests before anything is written to history,

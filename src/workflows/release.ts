@@ -1,7 +1,10 @@
 // The release workflow: one execution per release. A thin interpreter of the pure decision core
 // (src/domain/decide.ts, whose header is the contract): it runs effects and the one `next`, feeds results and
-// operator messages back as events, keeps the Web UI's view current, and cleans up on cancellation.
+// operator messages back as events, keeps the Web UI's view current, and cleans up on cancellation. Operator
+// actions act at once: a timer is interrupted, and so is a long activity in flight (see `unlessInterrupted`).
 import {
+  ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -21,17 +24,21 @@ import {
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { NotifyRequest, ObservedStatus, ReleaseActivities } from '../activities/release.js';
+import type { IdentityActivities } from '../activities/identity.js';
+import type { IdentityVerdict } from '../integrations/identity/verify.js';
+import { checkIdentityTokenShape } from '../domain/approvers.js';
 import { formatRange } from '../domain/result.js';
-import { continueFrom, decide, hooksForNext, type Transition } from '../domain/decide.js';
+import { continueFrom, decide, hooksForNext, interruptsInFlight, type Transition } from '../domain/decide.js';
 import type { Effect, Next } from '../domain/effects.js';
 import { hooksOfType } from '../domain/evaluate.js';
 import type { InfraStep, ReleaseEvent } from '../domain/events.js';
 import { validateOperatorAction } from '../domain/operator.js';
 import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseResult } from '../domain/result.js';
-import { initialState, type ReleaseState } from '../domain/state.js';
+import { initialState, type OperatorLogEntry, type ReleaseState } from '../domain/state.js';
 import { describeStatus, type ReleaseStatus } from '../domain/status.js';
 import { prepareRelease, type ReleaseInput } from './prepare.js';
+import { policyViolationType } from '../policy.js';
 import {
   abortSignal,
   abortUpdate,
@@ -71,6 +78,11 @@ const k8sWrite: LocalActivityOptions = {
     maximumAttempts: 5,
   },
 };
+const identityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+};
 const quickRead: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 ms', maximumAttempts: 3 },
@@ -81,9 +93,24 @@ const bestEffort: LocalActivityOptions = {
 };
 
 // Long-running steps (waiting for the primary, webhooks with their own timeouts, metric queries) are regular
-// activities with heartbeats and their own timeouts.
+// activities with their own timeouts. They heartbeat every second (src/activities/release.ts): a dead worker is
+// noticed after `heartbeatTimeout`, and a cancellation (an operator acting now) reaches the activity within about
+// a second. TRY_CANCEL: the workflow does not wait for the activity to acknowledge its cancellation.
+const longActivityHeartbeatTimeout = '10 seconds';
 const acts = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '1 minute' });
+/** Patch: a long activity in flight is cancelled when an operator message must act now (older runs waited). */
+const interruptActivityPatch = 'operator-interrupts-activity';
 const local = proxyLocalActivities<ReleaseActivities>(k8sWrite);
+/**
+ * Patch: verified approvers — `spec.fledge.approvers`, identity tokens verified by the `verifyIdentity` local
+ * activity, strict text checks of operator messages (also for signals), and updates the core rejects fail.
+ */
+const verifiedApproversPatch = 'verified-approvers';
+/** The failure type of an operator update the release rejected after validation (e.g. its identity token). */
+export const operatorRequestRejectedType = 'OperatorRequestRejected';
+// Verifying a token is quick (a JWKS is cached or a local file); an unreachable JWKS is retried a few times, then
+// the message is rejected saying so.
+const identity = proxyLocalActivities<IdentityActivities>(identityOptions);
 
 type Inbox = ReleaseEvent[];
 
@@ -93,10 +120,8 @@ function checkOptions(plan: ReleasePlan, hookCount: number): ActivityOptions {
     plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) * Math.max(1, hookCount);
   return {
     startToCloseTimeout: Math.max(30_000, hookBudget + 20_000),
-    heartbeatTimeout: Math.max(
-      20_000,
-      plan.hooks.reduce((ms, h) => Math.max(ms, h.timeoutMs * (h.retries + 1)), 0) + 10_000,
-    ),
+    heartbeatTimeout: longActivityHeartbeatTimeout,
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
     retry: { initialInterval: '1 second', maximumAttempts: 2 },
   };
 }
@@ -113,7 +138,16 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       details: [prepared.errors],
     });
   }
-  const { plan, ctx } = prepared;
+  const { ctx } = prepared;
+  // Transient infrastructure errors are waited out up to the progress deadline (slow is not failed); histories from
+  // before this version keep their fixed retry count.
+  const basePlan: ReleasePlan = patched('infra-retry-until-deadline')
+    ? { ...prepared.plan, infraRetry: 'until-deadline' }
+    : prepared.plan;
+  // Decided once per run (a later call would answer differently once replay is over). Histories from before it
+  // take none of the verified-approvers paths; their specs cannot carry approvers (the old schema refused them).
+  const verifiedApprovers = patched(verifiedApproversPatch);
+  const plan: ReleasePlan = verifiedApprovers ? { ...basePlan, operatorChecks: 'strict' } : basePlan;
   const inbox: Inbox = [];
   let state: ReleaseState = input.carried?.state ?? initialState(plan, workflowNow());
   let previousImages: Record<string, string> = input.carried?.previousImages ?? {};
@@ -146,13 +180,70 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     reason: typeof req?.reason === 'string' ? req.reason : '',
     ...(typeof req?.gate === 'string' ? { gate: req.gate } : {}),
   });
+  // Verified approvers: identity tokens used on this release (each once: a token read from history cannot be
+  // replayed here), and what the core decided about each update (its operator log entry), by update sequence.
+  const usedTokens = new Set<string>();
+  const updateSeq = new WeakMap<ReleaseEvent, number>();
+  const decided = new Map<number, OperatorLogEntry | undefined>();
+  const carriesToken = (req: OperatorRequest): boolean =>
+    verifiedApprovers && req !== null && typeof req === 'object' && req.idToken !== undefined;
+  /**
+   * The operator event for a message with an identity token: the `verifyIdentity` local activity's answer (recorded
+   * in history, so replay is stable) replaces the claimed actor with the verified identity, or rejects it.
+   */
+  const verifiedEvent = async (action: OperatorActionName, req: OperatorRequest): Promise<ReleaseEvent> => {
+    const claimed = toEvent(action, req);
+    if (claimed.type !== 'operator') return claimed;
+    const shape = checkIdentityTokenShape(req.idToken);
+    let verdict: IdentityVerdict;
+    if (!shape.ok) verdict = shape;
+    else {
+      const gate = action === 'approve' ? (claimed.gate ?? state.pendingGate?.gate) : undefined;
+      verdict = await identity.verifyIdentity
+        .executeWithOptions({ ...identityOptions, summary: `verify identity: ${action}` }, [
+          {
+            token: String(req.idToken),
+            workflowId: info.workflowId,
+            action,
+            ...(gate !== undefined ? { gate } : {}),
+          },
+        ])
+        .catch((err: unknown): IdentityVerdict => ({
+          ok: false,
+          reason: `the identity could not be verified: ${failureMessage(err)}`,
+        }));
+    }
+    if (verdict.ok && usedTokens.has(verdict.tokenId))
+      verdict = { ok: false, reason: 'this identity token was already used on this release; get a new one' };
+    const at = { now: workflowNow() };
+    if (!verdict.ok) return { ...claimed, ...at, rejection: `identity not verified: ${verdict.reason}` };
+    usedTokens.add(verdict.tokenId);
+    return {
+      ...claimed,
+      ...at,
+      actor: verdict.identity.actor,
+      identity: verdict.identity,
+      ...(claimed.actor !== verdict.identity.actor ? { claimedActor: claimed.actor } : {}),
+    };
+  };
+  const reject = (message: string): never => {
+    throw ApplicationFailure.create({ message, type: operatorRequestRejectedType, nonRetryable: true });
+  };
   for (const action of operatorActionNames) {
     setHandler(
       updates[action],
       async (req: OperatorRequest): Promise<ReleaseStatus> => {
-        inbox.push(toEvent(action, req));
+        const event = carriesToken(req) ? await verifiedEvent(action, req) : toEvent(action, req);
+        inbox.push(event);
         const mine = ++enqueued;
+        if (verifiedApprovers) updateSeq.set(event, mine);
         await condition(() => processed >= mine);
+        if (verifiedApprovers) {
+          const entry = decided.get(mine);
+          decided.delete(mine);
+          if (entry !== undefined && !entry.accepted)
+            reject(`${action} rejected: ${entry.rejectionReason ?? 'no reason recorded'}`);
+        }
         return status();
       },
       {
@@ -160,19 +251,36 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           if (!req || typeof req.actor !== 'string' || req.actor.trim() === '')
             throw new Error('actor is required (who is acting)');
           if (typeof req.reason !== 'string') throw new Error('reason must be a string');
+          const token = carriesToken(req);
+          if (token) {
+            const shape = checkIdentityTokenShape(req.idToken);
+            if (!shape.ok) reject(shape.reason);
+          }
           const v = validateOperatorAction(plan, state, {
             action,
             actor: req.actor,
             reason: req.reason,
             ...(req.gate ? { gate: req.gate } : {}),
+            ...(token ? { pendingVerification: true } : {}),
           });
-          if (!v.ok) throw new Error(v.reason);
+          if (!v.ok) {
+            if (verifiedApprovers) reject(v.reason);
+            throw new Error(v.reason);
+          }
         },
       },
     );
-    setHandler(signals[action], (req: OperatorRequest) => {
-      inbox.push(toEvent(action, req));
-      enqueued++;
+    setHandler(signals[action], (req: OperatorRequest): Promise<void> | undefined => {
+      if (!carriesToken(req)) {
+        inbox.push(toEvent(action, req));
+        enqueued++;
+        return undefined;
+      }
+      // Verified first (a rejected token is recorded as a rejected action); async, so allHandlersFinished waits.
+      return verifiedEvent(action, req).then((event) => {
+        inbox.push(event);
+        enqueued++;
+      });
     });
   }
   setHandler(supersedeSignal, (req: { by: string }) => {
@@ -293,15 +401,52 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         }
       } catch (err) {
         if (isCancellation(err)) throw err;
+        throwIfPolicyViolation(err);
         return {
           type: 'infraError',
           now: workflowNow(),
           step: e.type as InfraStep,
           message: failureMessage(err),
+          transient: isTransient(err),
         };
       }
     }
     return undefined;
+  };
+
+  /**
+   * Runs a long activity (initialise, webhooks, analysis) so that a queued message that must act now — abort,
+   * promote, pause, supersede, approving the gate being polled (`interruptsInFlight`, contract item 4) — cancels it
+   * at once instead of queueing behind it (a webhook may take its whole 60 s timeout, initialise waits up to the
+   * progress deadline for the primary). The cancelled activity's result is never delivered (TRY_CANCEL: its
+   * promise rejects as soon as the cancellation is requested), so a cancelled analysis never counts as a check;
+   * the core re-issues the `next` if it still needs it (e.g. on resume). Returns undefined when interrupted.
+   */
+  const unlessInterrupted = async <T>(run: () => Promise<T>): Promise<{ value: T } | undefined> => {
+    const interrupts = (): boolean => inbox.some((e) => interruptsInFlight(plan, state, e));
+    return CancellationScope.cancellable(async () => {
+      const scope = CancellationScope.current();
+      const work = run().then((value) => ({ value }));
+      const message = condition(interrupts).then(() => undefined);
+      message.catch(() => undefined);
+      try {
+        const first = await Promise.race([work, message]);
+        // The result and the message can land in the same activation (e.g. a workflow task retried after the
+        // activity completed meanwhile): the result resolves first in microtask order, but the operator acted
+        // before it was used — the message wins, the result is discarded (never half-applied, then undone).
+        if (first !== undefined && !(interrupts() && patched(interruptActivityPatch))) return first;
+        if (first !== undefined) return undefined;
+        if (patched(interruptActivityPatch)) {
+          work.catch(() => undefined); // rejects with a CancelledFailure once the scope is cancelled (finally)
+          return undefined;
+        }
+        // A history from before the patch: the message waited for the activity's result.
+        return await work;
+      } finally {
+        // Interrupted: requests the activity's cancellation. Otherwise it only stops the condition (no command).
+        scope.cancel();
+      }
+    });
   };
 
   /** Performs `next`; returns its event, or undefined when interrupted by a message (then the inbox has one). */
@@ -309,15 +454,21 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     try {
       switch (next.type) {
         case 'initialize': {
-          const init = await acts.initializeRelease.executeWithOptions(
-            {
-              startToCloseTimeout: '30 seconds',
-              scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
-              retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' },
-              summary: 'initialise: primary, services, routes at 100% primary',
-            },
-            [ctx, plan.primaryReadyThreshold],
+          const run = await unlessInterrupted(() =>
+            acts.initializeRelease.executeWithOptions(
+              {
+                startToCloseTimeout: '30 seconds',
+                scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
+                heartbeatTimeout: longActivityHeartbeatTimeout,
+                cancellationType: ActivityCancellationType.TRY_CANCEL,
+                retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' },
+                summary: 'initialise: primary, services, routes at 100% primary',
+              },
+              [ctx, plan.primaryReadyThreshold],
+            ),
           );
+          if (!run) return undefined;
+          const init = run.value;
           // Absent in histories recorded before the images were returned.
           if (init.primaryImages) previousImages = init.primaryImages;
           return { type: 'initialized', now: workflowNow() };
@@ -341,25 +492,31 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         }
         case 'runHooks': {
           const hooks = hooksForNext(plan, next);
-          const results = await acts.runHooks.executeWithOptions(
-            {
-              ...checkOptions(plan, hooks.length),
-              summary: `${next.hookType} hooks (${hooks.map((h) => h.name).join(', ')})`,
-            },
-            [ctx, hooks, next.phase],
+          const run = await unlessInterrupted(() =>
+            acts.runHooks.executeWithOptions(
+              {
+                ...checkOptions(plan, hooks.length),
+                summary: `${next.hookType} hooks (${hooks.map((h) => h.name).join(', ')})`,
+              },
+              [ctx, hooks, next.phase],
+            ),
           );
-          return { type: 'hooks', now: workflowNow(), hookType: next.hookType, results };
+          if (!run) return undefined;
+          return { type: 'hooks', now: workflowNow(), hookType: next.hookType, results: run.value };
         }
         case 'runAnalysis': {
           const hooks = hooksOfType(plan, 'rollout');
-          const r = await acts.runAnalysis.executeWithOptions(
-            {
-              ...checkOptions(plan, hooks.length),
-              summary: `analysis: ${[...hooks.map((h) => h.name), ...plan.metrics.map((m) => m.name)].join(', ') || 'no checks'}`,
-            },
-            [ctx, hooks, plan.metrics, next.phase],
+          const run = await unlessInterrupted(() =>
+            acts.runAnalysis.executeWithOptions(
+              {
+                ...checkOptions(plan, hooks.length),
+                summary: `analysis: ${[...hooks.map((h) => h.name), ...plan.metrics.map((m) => m.name)].join(', ') || 'no checks'}`,
+              },
+              [ctx, hooks, plan.metrics, next.phase],
+            ),
           );
-          return { type: 'analysis', now: workflowNow(), hooks: r.hooks, metrics: r.metrics };
+          if (!run) return undefined;
+          return { type: 'analysis', now: workflowNow(), hooks: run.value.hooks, metrics: run.value.metrics };
         }
         case 'promotePrimary':
           await local.promotePrimary.executeWithOptions(
@@ -384,11 +541,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
+      throwIfPolicyViolation(err);
       return {
         type: 'infraError',
         now: workflowNow(),
         step: next.type as InfraStep,
         message: failureMessage(err),
+        transient: isTransient(err),
       };
     }
   };
@@ -425,6 +584,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       }
       if (!event) continue;
       t = apply(decide(plan, state, event));
+      const seq = updateSeq.get(event);
+      if (seq !== undefined) decided.set(seq, state.operatorLog[state.operatorLog.length - 1]);
     }
   };
 
@@ -479,6 +640,27 @@ async function interruptibleSleep(ms: number, summary: string, interrupt: () => 
     message.catch(() => undefined);
     return fired;
   });
+}
+
+/**
+ * The worker refused the release (src/policy.ts: namespace or image not allowed; nothing was done): the workflow
+ * fails at once with the same typed, non-retryable failure instead of retrying what the policy will never allow.
+ */
+function throwIfPolicyViolation(err: unknown): void {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === policyViolationType)
+    throw ApplicationFailure.create({
+      message: cause.message,
+      type: policyViolationType,
+      nonRetryable: true,
+      ...(cause.details ? { details: [...cause.details] } : {}),
+    });
+}
+
+/** Whether a failed step may pass by itself: everything except a non-retryable ApplicationFailure (403, 422, …). */
+function isTransient(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return !(cause instanceof ApplicationFailure && cause.nonRetryable);
 }
 
 function failureMessage(err: unknown): string {

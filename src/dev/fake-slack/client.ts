@@ -1,6 +1,13 @@
 // Typed client of the fake Slack's test endpoints (/_messages, /_attempts, /_fail), for tests and dev tooling.
 import { jsonRequest } from '../http.js';
-import type { ActiveFailure, FailSpec, FakeSlackAttempt, FakeSlackMessage } from './protocol.js';
+import type {
+  ActiveFailure,
+  FailSpec,
+  FakeSlackAttempt,
+  FakeSlackMessage,
+  InteractResult,
+  InteractSpec,
+} from './protocol.js';
 
 export class FakeSlackClient {
   /** Base URL of the fake (without /api/). */
@@ -78,6 +85,48 @@ export class FakeSlackClient {
   /** Messages, attempts and pending failures. */
   async reset(): Promise<void> {
     await this.request('POST', '/_reset');
+  }
+
+  /** Has the fake send a (signed) Slack interaction request to `spec.url`. */
+  async interact(spec: InteractSpec): Promise<InteractResult> {
+    return this.request<InteractResult>('POST', '/_interact', spec);
+  }
+
+  /**
+   * A user pressing a button of a message (a `block_actions` interaction as Slack sends it), sent to `url`.
+   * `options` may forge it (another secret, unsigned) or date it (timestamp).
+   */
+  async pressButton(
+    url: string,
+    press: {
+      userId: string;
+      actionId: string;
+      value: string;
+      blockId?: string;
+      channel?: string;
+      messageTs?: string;
+    },
+    options: Pick<InteractSpec, 'secret' | 'unsigned' | 'timestamp'> = {},
+  ): Promise<InteractResult> {
+    const payload = {
+      type: 'block_actions',
+      team: { id: 'T0FLEDGE0', domain: 'fledge-dev' },
+      user: { id: press.userId, username: press.userId.toLowerCase(), team_id: 'T0FLEDGE0' },
+      api_app_id: 'A0FLEDGE0',
+      trigger_id: `${Date.now()}.${Math.floor(Math.random() * 1e9)}`,
+      container: { type: 'message', message_ts: press.messageTs ?? '', channel_id: press.channel ?? '' },
+      channel: { id: press.channel ?? '' },
+      actions: [
+        {
+          type: 'button',
+          action_id: press.actionId,
+          ...(press.blockId ? { block_id: press.blockId } : {}),
+          value: press.value,
+          action_ts: String(Date.now() / 1000),
+        },
+      ],
+    };
+    return this.interact({ url, payload, ...options });
   }
 
   async healthy(): Promise<boolean> {

@@ -16,6 +16,7 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       token: { type: 'string', multiple: true },
+      'signing-secret': { type: 'string' },
     },
     strict: true,
   });
@@ -26,9 +27,13 @@ async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
     host: args.host ?? '127.0.0.1',
     log,
     ...(args.token ? { tokens: args.token } : {}),
+    // What POST /_interact signs interaction requests with (as the Slack app would).
+    ...((args['signing-secret'] ?? process.env.FLEDGE_SLACK_SIGNING_SECRET)
+      ? { signingSecret: args['signing-secret'] ?? process.env.FLEDGE_SLACK_SIGNING_SECRET }
+      : {}),
   });
   log(
-    `listening on ${slack.url} (slackApiUrl ${slack.apiUrl}; test endpoints /_messages /_attempts /_fail /_reset /healthz)`,
+    `listening on ${slack.url} (slackApiUrl ${slack.apiUrl}; test endpoints /_messages /_attempts /_fail /_interact /_reset /healthz)`,
   );
 
   exitOnSignals(log, slack.close);

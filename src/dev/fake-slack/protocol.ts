@@ -74,3 +74,29 @@ export type FailSpec = z.infer<typeof failSpecSchema>;
 export interface ActiveFailure extends FailSpec {
   remaining: number;
 }
+
+/**
+ * `POST /_interact`: the fake sends a Slack interaction request (form-encoded `payload=<json>`, signed as Slack
+ * signs: `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>`) to `url` — e.g. the worker's
+ * interactions endpoint — and answers with what it sent and the status it got.
+ */
+export const interactSpecSchema = z.strictObject({
+  url: z.url(),
+  /** The interaction payload, e.g. a `block_actions` one. */
+  payload: z.record(z.string(), z.unknown()),
+  /** Sign with this secret instead of the fake's own (a wrong one makes a forged request). */
+  secret: z.string().min(1).optional(),
+  /** Send no signature headers at all. */
+  unsigned: z.boolean().optional(),
+  /** X-Slack-Request-Timestamp in unix seconds (e.g. 10 minutes ago: a stale request). Default: now. */
+  timestamp: z.int().min(0).optional(),
+});
+export type InteractSpec = z.infer<typeof interactSpecSchema>;
+
+export interface InteractResult {
+  /** HTTP status the receiver answered. */
+  status: number;
+  responseBody: string;
+  /** Exactly what was sent (to replay it). */
+  sent: { body: string; timestamp?: string; signature?: string };
+}

@@ -18,13 +18,19 @@
 //                               fail with that status (429 with Retry-After, default 1 s) and create nothing;
 //                               with afterCommit (5xx) the call takes effect first (an ambiguous failure)
 //   GET /_fail   DELETE /_fail   POST /_reset (messages, attempts, failures)   GET /healthz
+//   POST /_interact {url, payload, secret?, unsigned?, timestamp?}  sends a signed Slack interaction request
+//                               (form `payload=<json>`, X-Slack-Request-Timestamp, X-Slack-Signature v0=…) to
+//                               url, signed with the fake's signingSecret (or `secret`); answers {status,
+//                               responseBody, sent}
 // Channels are echoed as given (real Slack answers with the channel ID even for "#name").
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen } from '../http.js';
 import { z } from 'zod';
 import {
   failSpecSchema,
+  interactSpecSchema,
+  type InteractResult,
   type ActiveFailure,
   type FakeSlackAttempt,
   type FakeSlackMessage,
@@ -42,6 +48,8 @@ export interface FakeSlackOptions {
   /** One line per API call; default: silent. */
   log?: (line: string) => void;
   maxBodyBytes?: number;
+  /** The Slack app's signing secret: what `POST /_interact` signs interaction requests with. */
+  signingSecret?: string;
 }
 
 export interface RunningFakeSlack {
@@ -483,6 +491,43 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
     return out;
   };
 
+  /** Sends one interaction request as Slack would (signed unless told otherwise). */
+  const interact = async (value: unknown): Promise<{ status: number; body: unknown }> => {
+    const spec = interactSpecSchema.safeParse(value);
+    if (!spec.success)
+      return {
+        status: 400,
+        body: {
+          error: `invalid interaction: ${spec.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+        },
+      };
+    const secret = spec.data.secret ?? opts.signingSecret;
+    if (!spec.data.unsigned && !secret)
+      return { status: 400, body: { error: 'no signing secret: start the fake with one, or pass secret' } };
+    const body = new URLSearchParams({ payload: JSON.stringify(spec.data.payload) }).toString();
+    const timestamp = String(spec.data.timestamp ?? Math.floor(Date.now() / 1000));
+    const signature =
+      spec.data.unsigned || !secret
+        ? undefined
+        : `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    const res = await fetch(spec.data.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        ...(signature ? { 'X-Slack-Request-Timestamp': timestamp, 'X-Slack-Signature': signature } : {}),
+      },
+      body,
+      redirect: 'manual',
+    });
+    const result: InteractResult = {
+      status: res.status,
+      responseBody: (await res.text()).slice(0, 2000),
+      sent: { body, ...(signature ? { timestamp, signature } : {}) },
+    };
+    log(`interaction → ${spec.data.url}: HTTP ${res.status}`);
+    return { status: 200, body: result };
+  };
+
   const control = (req: IncomingMessage, res: ServerResponse, url: URL, raw: string): void => {
     const m = req.method ?? 'GET';
     const path = url.pathname;
@@ -539,6 +584,23 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
         log(`next ${failure.times} ${failure.method ?? 'API'} call(s) fail with HTTP ${failure.status}`);
         return send(res, 200, { ok: true, failure });
       }
+      case '/_interact': {
+        if (m !== 'POST') return methodNotAllowed('POST');
+        let value: unknown;
+        try {
+          value = JSON.parse(raw);
+        } catch (e) {
+          return send(res, 400, { error: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` });
+        }
+        interact(value)
+          .then((r) => send(res, r.status, r.body))
+          .catch((e: unknown) =>
+            send(res, 502, {
+              error: `interaction not delivered: ${e instanceof Error ? e.message : String(e)}`,
+            }),
+          );
+        return;
+      }
       case '/_reset':
         if (m !== 'POST') return methodNotAllowed('POST');
         state.clearMessages();
@@ -547,7 +609,7 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<RunningFak
         return send(res, 200, { ok: true });
       default:
         return send(res, 404, {
-          error: `not found: ${path}; try /api/<method>, /_messages, /_attempts, /_fail, /_reset, /healthz`,
+          error: `not found: ${path}; try /api/<method>, /_messages, /_attempts, /_fail, /_interact, /_reset, /healthz`,
         });
     }
   };
