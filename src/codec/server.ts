@@ -4,6 +4,7 @@
 // Payload JSON is `{"metadata": {<key>: <base64>}, "data": <base64>}`. CORS for the configured UI origins only.
 // Callers authenticate with `Authorization: Bearer <FLEDGE_CODEC_SERVER_TOKEN>` when that is set (put the server
 // behind your SSO proxy for Web UI users); refusals are logged with the caller's address.
+import { readBody } from '../integrations/http-body.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
@@ -101,35 +102,30 @@ export function createCodecServer(opts: CodecServerOptions): Server {
         return;
       }
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) tooBig = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      if (tooBig) {
-        send(res, 413, { error: `body larger than ${max} bytes` });
-        return;
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        send(res, 400, { error: 'body is not JSON' });
-        return;
-      }
-      if (!isPayloadList(body)) {
-        send(res, 400, { error: 'expected {"payloads": [{"metadata": {…}, "data": "<base64>"}]}' });
-        return;
-      }
-      const payloads = body.payloads.map(toPayload);
-      (op === 'encode' ? codec.encode(payloads) : codec.decode(payloads)).then(
-        (out) => send(res, 200, { payloads: out.map(fromPayload) }),
-        (e: unknown) => send(res, 400, { error: e instanceof Error ? e.message : String(e) }),
-      );
-    });
+    void readBody(req, max).then(
+      (text) => {
+        if (text === null) {
+          send(res, 413, { error: `body larger than ${max} bytes` });
+          return;
+        }
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          send(res, 400, { error: 'body is not JSON' });
+          return;
+        }
+        if (!isPayloadList(body)) {
+          send(res, 400, { error: 'expected {"payloads": [{"metadata": {…}, "data": "<base64>"}]}' });
+          return;
+        }
+        const payloads = body.payloads.map(toPayload);
+        (op === 'encode' ? codec.encode(payloads) : codec.decode(payloads)).then(
+          (out) => send(res, 200, { payloads: out.map(fromPayload) }),
+          (e: unknown) => send(res, 400, { error: e instanceof Error ? e.message : String(e) }),
+        );
+      },
+      () => res.destroy(),
+    );
   });
 }

@@ -10,6 +10,7 @@
 // at once (Slack wants a 200 within 3 s), then sent to the release as a workflow update with the actor
 // `slack:<user id>` (or its FLEDGE_SLACK_USER_MAP email) and a short-lived token binding this press to this
 // release, action and gate, which the workflow has the worker verify (src/integrations/identity/verify.ts).
+import { readBody } from '../integrations/http-body.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
@@ -216,19 +217,6 @@ export interface RunningSlackInteractions {
 }
 
 export const slackInteractionsPath = '/slack/interactions';
-
-function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name];

@@ -23,6 +23,7 @@
 //                               url, signed with the fake's signingSecret (or `secret`); answers {status,
 //                               responseBody, sent}
 // Channels are echoed as given (real Slack answers with the channel ID even for "#name").
+import { readBody } from '../../integrations/http-body.js';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen } from '../http.js';
@@ -89,19 +90,6 @@ class SlackError extends Error {
 
 const blocksSchema = z.array(z.looseObject({ type: z.string().min(1) }));
 const attachmentsSchema = z.array(z.record(z.string(), z.unknown()));
-
-function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(
   res: ServerResponse,
