@@ -524,13 +524,15 @@ describe.concurrent('fledge CLI on running releases', () => {
   });
 
   it('retry of a rolled-back release: a new run of the same spec and images, identified as a retry, promoted once the failing webhook is fixed', async () => {
+    // threshold 2: the always-failing gatekeeper still rolls the first run back, and the retry tolerates the one
+    // "no values" tick a freshly scaled canary can show before Prometheus has two samples of it (Flagger's rule).
     const ns = await targetNamespace(e, 'cli-retry', v1);
     const hookPath = `/cli-retry/${ns.name}/gatekeeper`;
     try {
       await e.hooks.program({ path: hookPath, status: 500 });
       const target = `${ns.name}/podinfo`;
       const file = specFile(ns.name, 'retry', {
-        analysis: '    interval: 3s\n    threshold: 1\n    stepWeight: 50\n    maxWeight: 50',
+        analysis: '    interval: 3s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50',
         webhooks: `      - name: gatekeeper\n        url: ${stack().urls.webhook}${hookPath}\n        timeout: 5s\n`,
       });
       const oracle = await oracleFor(file);
