@@ -190,39 +190,45 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         primaryReadyThreshold: number,
       ): Promise<{ primaryCreated: boolean; primaryImages: Record<string, string> }> => {
         const t = ctx.target;
-        const { created, primaryImages } = await deps.workloads.ensurePrimary(t);
-        if (ctx.autoscalerRef)
-          await deps.workloads.ensurePrimaryHpa(
-            t,
-            ctx.autoscalerRef.name,
-            ctx.autoscalerRef.primaryScalerReplicas,
-          );
-        await deps.workloads.ensureServices(t, {
-          service: ctx.service.name,
-          port: ctx.service.port,
-          ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
-          ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
-          ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
-          metadata: ctx.service.metadata,
-        });
-        // Wait a little for the primary within this attempt (heartbeating, so an abort cancels it at once), then
-        // let Temporal retry the activity up to the progress deadline.
-        let status = 'waiting for the primary';
-        await heartbeating(
+        // Heartbeats through the whole activity (not only the readiness wait): on a slow apiserver (2 s a request
+        // in the fault matrix) creating the primary, HPA and Services alone outlasts the heartbeat timeout.
+        // Cancellation (an operator acting now) still reaches it within a second.
+        let status = 'creating the primary';
+        return heartbeating(
           () => status,
           async () => {
+            const { created, primaryImages } = await deps.workloads.ensurePrimary(t);
+            status = 'primary autoscaler and services';
+            if (ctx.autoscalerRef)
+              await deps.workloads.ensurePrimaryHpa(
+                t,
+                ctx.autoscalerRef.name,
+                ctx.autoscalerRef.primaryScalerReplicas,
+              );
+            await deps.workloads.ensureServices(t, {
+              service: ctx.service.name,
+              port: ctx.service.port,
+              ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
+              ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
+              ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+              metadata: ctx.service.metadata,
+            });
+            // Wait a little for the primary within this attempt, then let Temporal retry the activity up to the
+            // progress deadline.
+            status = 'waiting for the primary';
             const deadline = Date.now() + primaryReadyWaitMs;
             for (;;) {
               const r = await deps.workloads.readiness(t, 'primary', primaryReadyThreshold);
-              if (r.ready) return;
+              if (r.ready) break;
               status = `primary not ready: ${r.message}`;
               if (Date.now() >= deadline) throw ApplicationFailure.retryable(status, 'PrimaryNotReady');
               await Context.current().sleep(primaryReadyPollMs); // rejects with CancelledFailure when cancelled
             }
+            status = 'routes at 100 % primary';
+            await router(ctx).reconcile(routerTarget(ctx));
+            return { primaryCreated: created, primaryImages };
           },
         );
-        await router(ctx).reconcile(routerTarget(ctx));
-        return { primaryCreated: created, primaryImages };
       },
     ),
 

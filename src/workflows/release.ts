@@ -345,7 +345,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   };
 
   const runEffects = async (effects: Effect[]): Promise<ReleaseEvent | undefined> => {
-    for (const e of effects) {
+    for (const [index, e] of effects.entries()) {
       try {
         switch (e.type) {
           case 'setRoutes':
@@ -402,13 +402,18 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       } catch (err) {
         if (isCancellation(err)) throw err;
         throwIfPolicyViolation(err);
-        return {
+        const failed: ReleaseEvent = {
           type: 'infraError',
           now: workflowNow(),
           step: e.type as InfraStep,
           message: failureMessage(err),
           transient: isTransient(err),
         };
+        // The batch's announcements still go out (they never throw): a retry re-applies only the routes/scale, so
+        // skipping them lost them for good — e.g. a release that gave up left its Slack thread at "progressing".
+        const rest = effects.slice(index + 1).filter((x) => x.type === 'notify' || x.type === 'recordEvent');
+        if (rest.length > 0 && patched('announce-after-failed-write')) await runEffects(rest);
+        return failed;
       }
     }
     return undefined;

@@ -117,6 +117,12 @@ describe('Deployment workload controller', () => {
     const missing = await ctl.readTarget({ namespace: ns.name, name: 'ghost' }).catch((e: unknown) => e);
     expect((missing as WorkloadError).kind).toBe('not-found');
   });
+
+  it('scaling a deleted canary to zero is done (a rollback after an out-of-band delete), scaling it up is an error', async () => {
+    expect(await ctl.scaleCanary({ namespace: ns.name, name: 'ghost' }, 'zero')).toBe(0);
+    const up = await ctl.scaleCanary({ namespace: ns.name, name: 'ghost' }, 'up').catch((e: unknown) => e);
+    expect((up as WorkloadError).kind).toBe('not-found');
+  });
 });
 
 describe('primary capacity and spec across releases (regression: promotion halved the primary)', () => {

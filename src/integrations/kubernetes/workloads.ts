@@ -365,12 +365,19 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
         const primary = await read(t.namespace, primaryName(t.name));
         replicas = desiredPrimaryReplicas(target, primary);
       }
-      await budget.call(() =>
-        apps.patchNamespacedDeploymentScale(
-          { name: t.name, namespace: t.namespace, body: { spec: { replicas } }, fieldManager },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-        ),
-      );
+      try {
+        await budget.call(() =>
+          apps.patchNamespacedDeploymentScale(
+            { name: t.name, namespace: t.namespace, body: { spec: { replicas } }, fieldManager },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          ),
+        );
+      } catch (e) {
+        // Scaling to zero a canary someone deleted is done: there is nothing left to free (a rollback after an
+        // out-of-band delete must still end RolledBack, not Failed on a 404).
+        if (to === 'zero' && isNotFound(e)) return 0;
+        throw e;
+      }
       return replicas;
     },
 
