@@ -462,7 +462,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           const run = await unlessInterrupted(() =>
             acts.initializeRelease.executeWithOptions(
               {
-                startToCloseTimeout: '30 seconds',
+                // Liveness is the heartbeat (every second); an attempt may take long on a slow apiserver — slow is
+                // not failed — and the progress deadline bounds the whole.
+                startToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
                 scheduleToCloseTimeout: Math.max(60_000, plan.progressDeadlineMs),
                 heartbeatTimeout: longActivityHeartbeatTimeout,
                 cancellationType: ActivityCancellationType.TRY_CANCEL,

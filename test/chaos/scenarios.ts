@@ -655,6 +655,14 @@ function outOfBand(edit: Edit): Scenario {
     group: 'out-of-band edits',
     fault: faults[edit],
     expected: expected[edit],
+    ...(edit === 'canary-deleted'
+      ? {
+          oracleExpect: {
+            violated: /the target was removed/,
+            why: "the scenario deletes the user's target Deployment (the canary slot) by hand; Fledge never re-creates it",
+          },
+        }
+      : {}),
     run: async (ctx) => {
       const { apps, custom } = ctx.env.admin;
       const ns = ctx.space.namespace;
