@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import type { ChaosEnv, ScenarioSpace } from './harness.js';
-import type { KubeClients } from '../support/stack.js';
+import { eventually, type KubeClients } from '../support/stack.js';
 
 export type HistoryEvent = NonNullable<History['events']>[number];
 
@@ -234,26 +234,13 @@ export function canaryWeightInBody(body: unknown): number | undefined {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(
+/** `eventually` of the test support with the matrix's defaults (60 s, polls every 200 ms). */
+export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined>,
   opts: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`,
-      );
-    await sleep(opts.intervalMs ?? 200);
-  }
+  return eventually(what, fn, { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: opts.intervalMs ?? 200 });
 }
 
 /** A promise and its resolver (for holding a request until the scenario says so). */
