@@ -21,6 +21,7 @@ import { parseAllDocuments } from 'yaml';
 import { loadFledgeConfig, type FledgeConfig } from '../../src/config.js';
 import { FakeSlackClient } from '../../src/dev/fake-slack/client.js';
 import { ensureCredentials, writeKubeconfig } from '../../src/dev/stack/kube.js';
+import { searchAttributeCliType } from '../../src/dev/stack/stack.js';
 import { loadStackConfig, loadToolPaths, projectRoot, type StackConfig } from '../../src/dev/stack/config.js';
 import { fledgeSearchAttributes } from '../../src/workflows/search-attributes.js';
 import { WebhookServiceClient } from '../../src/dev/webhook-service/client.js';
@@ -367,7 +368,9 @@ export async function ownTemporal(env: ChaosEnv, name: string): Promise<OwnTempo
         '--dynamic-config-value=frontend.enableUpdateWorkflowExecution=true',
         '--dynamic-config-value=frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
         '--dynamic-config-value=system.enableEagerWorkflowStart=true',
-        ...fledgeSearchAttributes.map((k) => `--search-attribute=${k.name}=${cliType(k.type)}`),
+        ...fledgeSearchAttributes.map(
+          (k) => `--search-attribute=${k.name}=${searchAttributeCliType(k.type)}`,
+        ),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -399,16 +402,4 @@ export async function ownTemporal(env: ChaosEnv, name: string): Promise<OwnTempo
   };
   await start();
   return { address, port, dbFile, start, stop };
-}
-
-function cliType(t: string): string {
-  const map: Record<string, string> = {
-    KEYWORD: 'Keyword',
-    INT: 'Int',
-    TEXT: 'Text',
-    BOOL: 'Bool',
-    DOUBLE: 'Double',
-    DATETIME: 'Datetime',
-  };
-  return map[t] ?? 'Keyword';
 }

@@ -259,7 +259,8 @@ const components: Record<ComponentName, Component> = {
   },
 };
 
-function searchAttributeCliType(t: string): string {
+/** A search attribute's indexed-value type as the Temporal CLI dev server's --search-attribute flag spells it. */
+export function searchAttributeCliType(t: string): string {
   const map: Record<string, string> = {
     KEYWORD: 'Keyword',
     INT: 'Int',
