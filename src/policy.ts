@@ -8,7 +8,7 @@
 //   FLEDGE_WORKER_NAMESPACE    the worker's own namespace (in a pod: the service account's namespace file)
 // kube-system, kube-public, kube-node-lease and the worker's own namespace are refused unless
 // FLEDGE_ALLOWED_NAMESPACES names them literally (a glob never lets them in).
-import { parseImageRef } from './domain/spec/image.js';
+import { parseImageRef } from './domain/manifest/image.js';
 
 /** The ApplicationFailure type of a refused release (worker side); stable, part of the contract. */
 export const policyViolationType = 'PolicyViolation';

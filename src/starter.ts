@@ -16,8 +16,8 @@ import {
   type ParsedCanaryBundle,
   type SpecError,
   type YamlLimits,
-} from './domain/spec/index.js';
-import type { CompiledRelease } from './domain/spec/types.js';
+} from './domain/manifest/index.js';
+import type { CompiledRelease } from './domain/manifest/types.js';
 import {
   fledgeLane,
   laneWorkflowId,

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import { loadFledgeConfig, type FledgeConfig } from '../config.js';
 import { hasControlCharacters, quote } from '../domain/sanitize.js';
-import { defaultYamlLimits, describeBytes, type YamlLimits } from '../domain/spec/index.js';
+import { defaultYamlLimits, describeBytes, type YamlLimits } from '../domain/manifest/index.js';
 import { gateNames, phases } from '../domain/state.js';
 import { CliError, exitCodes } from './errors.js';
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
-import { formatSpecErrors, parseImageArgs } from '../domain/spec/index.js';
+import { formatSpecErrors, parseImageArgs } from '../domain/manifest/index.js';
 import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
 import { checkRelease, InvalidReleaseInput, submitRelease, type CheckedRelease } from '../starter.js';
 import { connectCli } from './connect.js';

@@ -23,8 +23,8 @@
 // rolling-update strategy allows.
 import * as k8s from '@kubernetes/client-node';
 import type { ReleaseResult } from '../domain/result.js';
-import { parseCanaryYaml } from '../domain/spec/yaml.js';
-import { compileAutoscaler, compileServiceSpec } from '../domain/spec/compile.js';
+import { parseCanaryYaml } from '../domain/manifest/yaml.js';
+import { compileAutoscaler, compileServiceSpec } from '../domain/manifest/compile.js';
 
 export type OracleProvider = 'istio' | 'gatewayapi:v1';
 

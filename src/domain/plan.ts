@@ -1,5 +1,5 @@
 // The normalised release plan: what a validated Canary spec means, with every default applied.
-// The spec parser (src/domain/spec/) compiles Flagger YAML into this; the decision core (src/domain/decide.ts)
+// The spec parser (src/domain/manifest/) compiles Flagger YAML into this; the decision core (src/domain/decide.ts)
 // reads only this. Plain JSON (it travels in workflow inputs and continue-as-new arguments).
 import type { ApproversPlan } from './approvers.js';
 

@@ -4,12 +4,12 @@
 import { fnv1a, type ReleaseContext } from '../domain/context.js';
 import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseState } from '../domain/state.js';
-// Imported module by module (not through spec/index.ts) so the YAML parser stays out of the workflow bundle.
-import { compileRelease } from '../domain/spec/compile.js';
-import { formatSpecErrors, type SpecError } from '../domain/spec/errors.js';
-import { validateImages } from '../domain/spec/image.js';
-import type { CompiledRelease } from '../domain/spec/types.js';
-import { validateCanaryBundle } from '../domain/spec/validate.js';
+// Imported module by module (not through manifest/index.ts) so the YAML parser stays out of the workflow bundle.
+import { compileRelease } from '../domain/manifest/compile.js';
+import { formatSpecErrors, type SpecError } from '../domain/manifest/errors.js';
+import { validateImages } from '../domain/manifest/image.js';
+import type { CompiledRelease } from '../domain/manifest/types.js';
+import { validateCanaryBundle } from '../domain/manifest/validate.js';
 
 export interface ReleaseInput {
   /** The Canary, MetricTemplate and AlertProvider documents, as JSON (e.g. a parsed multi-document YAML). */

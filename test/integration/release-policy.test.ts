@@ -12,7 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { projectRoot } from '../../src/dev/stack/config.js';
-import { parseCanaryYaml } from '../../src/domain/spec/index.js';
+import { parseCanaryYaml } from '../../src/domain/manifest/index.js';
 import { releaseIdFor, releaseResult } from '../../src/starter.js';
 import { laneWorkflowId } from '../../src/workflows/lane.js';
 import { abortSignal } from '../../src/workflows/messages.js';

@@ -2,8 +2,8 @@
 //   node --import tsx test/support/measure-spec.ts <case>
 // prints {case, bytes, ms, baseRssMb, peakRssMb, ok, error}: the time of parseCanaryYaml plus the workflow-side
 // validation of the resulting documents, and the process's peak RSS before and after.
-import { parseCanaryYaml, validateCanaryBundle } from '../../src/domain/spec/index.js';
-import { worstCases } from '../unit/spec/hostile-inputs.js';
+import { parseCanaryYaml, validateCanaryBundle } from '../../src/domain/manifest/index.js';
+import { worstCases } from '../unit/manifest/hostile-inputs.js';
 
 const name = process.argv[2] ?? '';
 const hostile = worstCases[name];

@@ -23,10 +23,10 @@ import { createTeamsNotifier } from '../../src/integrations/notify/msteams.js';
 import { createSlackNotifier } from '../../src/integrations/notify/slack.js';
 import { loadFledgeConfig } from '../../src/config.js';
 import type { ReleaseNotification } from '../../src/integrations/notify/notifier.js';
-import { compileRelease, parseCanaryYaml } from '../../src/domain/spec/index.js';
+import { compileRelease, parseCanaryYaml } from '../../src/domain/manifest/index.js';
 import { describeStatus } from '../../src/domain/status.js';
 import { initialState } from '../../src/domain/state.js';
-import { readFixture } from './spec/fixtures.js';
+import { readFixture } from './manifest/fixtures.js';
 import { startFakeSlack } from '../../src/dev/fake-slack/server.js';
 import { FakeSlackClient } from '../../src/dev/fake-slack/client.js';
 

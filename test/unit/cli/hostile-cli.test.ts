@@ -14,7 +14,7 @@ import { describeResult } from '../../../src/cli/start.js';
 import { progressLine } from '../../../src/cli/watch.js';
 import type { ReleaseResult } from '../../../src/domain/result.js';
 import type { ReleaseStatus } from '../../../src/domain/status.js';
-import { base, edit } from '../spec/hostile-inputs.js';
+import { base, edit } from '../manifest/hostile-inputs.js';
 
 const ESC = '\x1b';
 let dir: string;

@@ -11,7 +11,7 @@ import {
 import type { OperatorActionName } from '../../../src/domain/state.js';
 import type { GateName } from '../../../src/domain/state.js';
 import { validateOperatorAction } from '../../../src/domain/operator.js';
-import { compileApprovers, approversSchema } from '../../../src/domain/spec/schema-approvers.js';
+import { compileApprovers, approversSchema } from '../../../src/domain/manifest/schema-approvers.js';
 import { canary, makePlan, Scenario } from './scenario.js';
 
 const approvers: ApproversPlan = {

@@ -1,13 +1,13 @@
 // From the spec's AlertProviders to notifiers: compile → prepared release context → the worker's factory.
 import { describe, expect, it } from 'vitest';
-import { parseCanaryYaml } from '../../../src/domain/spec/yaml.js';
+import { parseCanaryYaml } from '../../../src/domain/manifest/yaml.js';
 import { prepareRelease } from '../../../src/workflows/prepare.js';
 import {
   alertAddressEnv,
   createNotifierFactory,
   unscopedAlertAddressEnv,
 } from '../../../src/integrations/notify/factory.js';
-import { readFixture } from '../spec/fixtures.js';
+import { readFixture } from '../manifest/fixtures.js';
 
 /** The podinfo fixture with its two AlertProviders replaced by `providers` (referenced as on-call, dev-slack). */
 function contextWith(providers: { onCall: string; dev: string }) {

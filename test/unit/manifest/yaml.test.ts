@@ -4,7 +4,7 @@ import {
   parseCanaryYaml,
   validateCanaryBundle,
   type SpecError,
-} from '../../../src/domain/spec/index.js';
+} from '../../../src/domain/manifest/index.js';
 import { readFixture, yamlDocuments } from './fixtures.js';
 
 const canary = `apiVersion: flagger.app/v1beta1

@@ -5,7 +5,7 @@ import {
   compileReleasePlan,
   mergeMatchConditions,
   validateCanaryBundle,
-} from '../../../src/domain/spec/index.js';
+} from '../../../src/domain/manifest/index.js';
 import { parseFixture, readFixture, yamlDocuments } from './fixtures.js';
 
 const images = { podinfod: 'ghcr.io/acme/podinfo:6.5.1' };

@@ -6,7 +6,7 @@ import {
   formatSpecErrors,
   parseCanaryYaml,
   type ParsedCanaryBundle,
-} from '../../../src/domain/spec/index.js';
+} from '../../../src/domain/manifest/index.js';
 
 export function readFixture(name: string): string {
   return readFileSync(fileURLToPath(new URL(`../../fixtures/canaries/${name}`, import.meta.url)), 'utf8');

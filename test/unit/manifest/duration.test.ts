@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseGoDuration } from '../../../src/domain/spec/duration.js';
+import { formatDuration, parseGoDuration } from '../../../src/domain/manifest/duration.js';
 
 describe('parseGoDuration (Go time.ParseDuration grammar)', () => {
   it.each<[string, number]>([

@@ -15,9 +15,9 @@ import {
   validateCanaryBundle,
   type SpecError,
   type YamlLimits,
-} from '../../../src/domain/spec/index.js';
+} from '../../../src/domain/manifest/index.js';
 import { sanitize } from '../../../src/domain/sanitize.js';
-import { parseYamlDocuments } from '../../../src/domain/spec/yaml.js';
+import { parseYamlDocuments } from '../../../src/domain/manifest/yaml.js';
 import { base, edit, withStatus, worstCases } from './hostile-inputs.js';
 
 interface Expected {

@@ -4,7 +4,7 @@ import {
   parseImageArgs,
   parseImageRef,
   validateImages,
-} from '../../../src/domain/spec/image.js';
+} from '../../../src/domain/manifest/image.js';
 
 const digest = `sha256:${'a1b2c3d4e5f6'.repeat(5)}abcd`;
 

@@ -1,7 +1,7 @@
 // Each rejection: exact path, message, 1-based line/column (marked `#!` in the YAML), and the same message from
 // validateCanaryBundle on the same documents as JSON (the workflow's start-time validation).
 import { describe, expect, it } from 'vitest';
-import { parseCanaryYaml, validateCanaryBundle, type SpecError } from '../../../src/domain/spec/index.js';
+import { parseCanaryYaml, validateCanaryBundle, type SpecError } from '../../../src/domain/manifest/index.js';
 import { keyColumnOf, lineOf, yamlDocuments } from './fixtures.js';
 
 const base = `apiVersion: flagger.app/v1beta1
