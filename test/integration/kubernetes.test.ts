@@ -1,8 +1,10 @@
 // Proves the local Kubernetes control plane is real: controllers run, pods become Ready on the kwok node,
 // and CRD schemas are enforced by the apiserver.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
-import { deployment, eventually, kube, withNamespace, type KubeClients } from '../support/stack.js';
+import { PooledKubeConfig } from '../../src/integrations/kubernetes/client.js';
+import { deployment, stack, eventually, kube, withNamespace, type KubeClients } from '../support/stack.js';
 
 let c: KubeClients;
 let ns: { name: string; cleanup: () => Promise<void> };
@@ -15,7 +17,32 @@ afterAll(async () => {
   await ns?.cleanup();
 });
 
+/** TLS connections opened by `kc`'s clients for `n` sequential reads. */
+async function connectionsFor(kc: k8s.KubeConfig, n: number): Promise<number> {
+  const spy = vi.spyOn(https.Agent.prototype, 'createConnection');
+  try {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    for (let i = 0; i < n; i++) await core.readNamespace({ name: ns.name });
+    return spy.mock.calls.length;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('local Kubernetes', () => {
+  it("the worker's clients reuse their TLS connection (the library alone opens one per request)", async () => {
+    const plain = new k8s.KubeConfig();
+    plain.loadFromFile(stack().kubeconfig);
+    expect(await connectionsFor(plain, 5)).toBe(5);
+    const pooled = new PooledKubeConfig();
+    pooled.loadFromFile(stack().kubeconfig);
+    try {
+      expect(await connectionsFor(pooled, 5)).toBe(1);
+    } finally {
+      pooled.closeConnections();
+    }
+  });
+
   it('serves the version it was built as', async () => {
     const v = await c.kc.makeApiClient(k8s.VersionApi).getCode();
     expect(v.gitVersion).toMatch(/^v1\.\d+\.\d+$/);

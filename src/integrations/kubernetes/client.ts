@@ -1,11 +1,61 @@
 // Kubernetes client construction and server-side apply helpers shared by the integrations.
+import { createHash } from 'node:crypto';
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 
 export const fieldManager = 'fledge';
 
+type SecurityContext = Parameters<k8s.KubeConfig['applySecurityAuthentication']>[0];
+
+/**
+ * A KubeConfig whose API clients keep their TLS connections. @kubernetes/client-node builds a new
+ * `https.Agent` for every request, so each call paid a TCP + TLS handshake: behind a 2 s apiserver link that is
+ * three round trips per call, and a release missed its deadlines. Here one keep-alive agent per set of TLS
+ * options (CA, client certificate, server name…) is reused; credentials that are headers (tokens, exec
+ * plugins) are still applied per request by the library. Proxy agents are left as the library makes them.
+ */
+export class PooledKubeConfig extends k8s.KubeConfig {
+  readonly #agents = new Map<string, https.Agent>();
+
+  override async applySecurityAuthentication(context: SecurityContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const made = context.getAgent();
+    if (!made || made.constructor !== https.Agent) return;
+    const options = (made as https.Agent & { options: https.AgentOptions }).options;
+    const key = agentKey(options);
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      agent = new https.Agent({ ...options, keepAlive: true, maxSockets: 16, maxFreeSockets: 4 });
+      this.#agents.set(key, agent);
+    }
+    made.destroy();
+    context.setAgent(agent);
+  }
+
+  /** Closes the pooled connections (tests, shutdown). */
+  closeConnections(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+}
+
+function agentKey(o: https.AgentOptions): string {
+  const h = createHash('sha256');
+  for (const v of [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, String(o.rejectUnauthorized)]) {
+    const parts = Array.isArray(v) ? v : [v];
+    for (const p of parts) {
+      if (p === undefined) h.update('\u0000');
+      else if (typeof p === 'string' || Buffer.isBuffer(p)) h.update(p);
+      else h.update(JSON.stringify(p));
+    }
+    h.update('\u0001');
+  }
+  return h.digest('hex');
+}
+
 /** Kubeconfig from an explicit path, $KUBECONFIG, or the in-cluster service account. */
 export function loadKubeConfig(path?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  const kc = new PooledKubeConfig();
   const file = path ?? process.env.KUBECONFIG;
   if (file) kc.loadFromFile(file);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();

@@ -388,7 +388,12 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
 
     async promote(t, opts) {
       const target = await read(t.namespace, t.name);
-      const primary = await read(t.namespace, primaryName(t.name));
+      // A primary deleted out of band is re-created by the promotion itself (the apply creates it), with the
+      // target's replicas: promoting is exactly "make the primary what the canary runs".
+      const primary = await read(t.namespace, primaryName(t.name)).catch((e: unknown) => {
+        if (e instanceof WorkloadError && e.kind === 'not-found') return undefined;
+        throw e;
+      });
       const body = primaryDeployment(target, desiredPrimaryReplicas(target, primary, opts));
       await applyDeployment(t.namespace, primaryName(t.name), body);
       return imagesOf(body);
