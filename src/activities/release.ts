@@ -283,12 +283,20 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       hooks: HookPlan[],
       metrics: MetricPlan[],
       phase: string,
-    ): Promise<{ hooks: HookResult[]; metrics: MetricResult[] }> => {
+    ): Promise<{ hooks: HookResult[]; metrics: MetricResult[]; primaryMissing?: string }> => {
       const startedAt = performance.now();
-      let current = 'rollout webhooks';
-      const { hookResults, metricResults } = await heartbeating(
+      let current = 'primary';
+      const { hookResults, metricResults, primaryMissing } = await heartbeating(
         () => current,
         async (signal) => {
+          // Flagger checks the primary every tick too: a primary deleted mid-release must not stay behind the
+          // routes (or receive them back at a rollback). Only a 404 counts; any other error is not a verdict.
+          const primaryMissing = await deps.workloads.images(ctx.target, 'primary').then(
+            () => undefined,
+            (e: unknown) =>
+              e instanceof WorkloadError && e.kind === 'not-found' ? e.message : undefined,
+          );
+          current = 'rollout webhooks';
           const hookResults = await callHooks(ctx, hooks, phase, signal, (name) => (current = name));
           current = 'metrics';
           const metricResults = await Promise.all(
@@ -307,7 +315,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
               };
             }),
           );
-          return { hookResults, metricResults };
+          return { hookResults, metricResults, primaryMissing };
         },
       );
       for (const m of metricResults)
@@ -316,7 +324,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         ...ctx.target,
         seconds: (performance.now() - startedAt) / 1000,
       });
-      return { hooks: hookResults, metrics: metricResults };
+      return { hooks: hookResults, metrics: metricResults, ...(primaryMissing ? { primaryMissing } : {}) };
     },
 
     /**

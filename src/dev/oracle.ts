@@ -151,6 +151,8 @@ export function expectedEnd(result: Pick<ReleaseResult, 'outcome' | 'reason'>): 
 } {
   const code = result.reason.code;
   if (code === 'promotion-failed') return { primaryNew: true, traffic: 'canary' };
+  // The primary was deleted out of band: the canary took all traffic (the missing primary is the scenario's own doing).
+  if (code === 'primary-missing') return { primaryNew: false, traffic: 'canary' };
   const primaryNew =
     result.outcome === 'Promoted' ||
     code === 'superseded-after-promotion' ||

@@ -68,8 +68,9 @@
 //    does, as a side effect of its "first step" test) and runs no metrics (no traffic reaches it).
 //  - Infrastructure errors follow `plan.onInfrastructureError` and stay distinguishable (kind/reason codes);
 //    Flagger counts them as failed checks.
-//  - Primary/canary readiness is not re-checked on every analysis tick (the initialize activity waits for the
-//    primary; the canary's own metrics show a broken canary).
+//  - Readiness is not re-checked on every analysis tick (the initialize activity waits for the primary; the
+//    canary's own metrics show a broken canary), but the primary's existence is: a primary deleted mid-release
+//    moves all traffic to the canary and ends Failed `primary-missing` (Flagger would later roll back onto it).
 //  - A/B and blue/green waiting for confirm-promotion hold their routes instead of Flagger's `iterations = N-1`
 //    trick that re-applies them.
 //  - Operator actions (approve/pause/resume/promote/abort) with audit; paused time does not count towards the
@@ -237,6 +238,7 @@ function dispatch(c: Ctx, e: ReleaseEvent): Next {
     case 'analysis':
       if (!awaitingResult(c) || cur.kind !== 'analysis') return reissue(c);
       c.s.infra = null;
+      if (e.primaryMissing !== undefined) return primaryMissing(c, e.primaryMissing);
       return onAnalysis(c, e.hooks, e.metrics);
     case 'promoted':
       if (!awaitingResult(c) || cur.kind !== 'promote') return reissue(c);
@@ -875,6 +877,29 @@ function promotionFailed(c: Ctx, message: string): Next {
     code: 'promotion-failed',
     message: text,
     failingCheck: { kind: 'progress-deadline', name: 'primary', message },
+    finalPhase: 'Failed',
+  };
+  return postRollout(c, 'Failed');
+}
+
+/**
+ * The primary Deployment was deleted out of band mid-release. Rolling back would route everything to a Deployment
+ * that does not exist (an outage), so the canary — running and ready — takes all traffic and keeps running, and the
+ * release ends Failed naming what is missing. Flagger has no such branch (it would keep retrying, then roll back
+ * onto the missing primary).
+ */
+function primaryMissing(c: Ctx, message: string): Next {
+  setRoutes(c, 0, 100, null, false);
+  const text = `primary missing: ${message}; all traffic routed to the canary, which keeps running (start a new release to re-create the primary)`;
+  notify(c, 'error', 'primary-missing', `${label(c)}: ${text}`);
+  recordEvent(c, 'Warning', 'PrimaryMissing', text);
+  clearWaiting(c);
+  enterPhase(c, 'Failed');
+  c.s.finishing = {
+    outcome: 'Failed',
+    code: 'primary-missing',
+    message: text,
+    failingCheck: { kind: 'infrastructure', name: 'primary', message },
     finalPhase: 'Failed',
   };
   return postRollout(c, 'Failed');

@@ -21,6 +21,7 @@ export type NotifyKind =
   | 'infrastructure-error'
   | 'webhook-failed'
   | 'promotion-failed'
+  | 'primary-missing'
   | 'superseded'
   | 'cancelled';
 
@@ -44,6 +45,7 @@ export type EventReason =
   | 'PrimaryPromoted'
   | 'PromotionCompleted'
   | 'PromotionFailed'
+  | 'PrimaryMissing'
   | 'RolloutPaused'
   | 'RolloutResumed'
   | 'RolloutAborted'

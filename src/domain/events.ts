@@ -76,7 +76,14 @@ export type ReleaseEvent =
    * Result of `runAnalysis`: the rollout webhooks, then the metrics of this tick, in plan order. The workflow may
    * stop at the first failure (as Flagger) or run everything; the first failure in plan order is what counts.
    */
-  | { type: 'analysis'; now: number; hooks: HookResult[]; metrics: MetricResult[] }
+  | {
+      type: 'analysis';
+      now: number;
+      hooks: HookResult[];
+      metrics: MetricResult[];
+      /** The primary Deployment was not found (its message); absent when it exists (or could not be read). */
+      primaryMissing?: string;
+    }
   /** Result of `promotePrimary`: the primary's pod template now is the canary's. */
   | { type: 'promoted'; now: number }
   /** The `wait` elapsed. */

@@ -18,6 +18,8 @@ export type Outcome = 'Promoted' | 'RolledBack' | 'Aborted' | 'Superseded' | 'Fa
  * - progress-deadline: the canary was not ready within the progress deadline.
  * - promotion-failed: the primary was not ready within the progress deadline after promotion (traffic left on
  *   the canary, as Flagger's handleFailedPromotion).
+ * - primary-missing: the primary Deployment disappeared mid-release (deleted out of band); all traffic was moved to
+ *   the canary, which keeps running — routing it back to a missing primary would be an outage.
  * - manual-rollback-webhook: a `rollback` webhook answered 2xx.
  * - operator-abort: an operator's `abort`.
  * - superseded / cancelled: a newer release took over / the workflow was cancelled (traffic restored to primary).
@@ -34,6 +36,7 @@ export type ReasonCode =
   | 'infrastructure-hold-deadline'
   | 'progress-deadline'
   | 'promotion-failed'
+  | 'primary-missing'
   | 'manual-rollback-webhook'
   | 'operator-abort'
   | 'superseded'

@@ -523,7 +523,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
             ),
           );
           if (!run) return undefined;
-          return { type: 'analysis', now: workflowNow(), hooks: run.value.hooks, metrics: run.value.metrics };
+          return {
+            type: 'analysis',
+            now: workflowNow(),
+            hooks: run.value.hooks,
+            metrics: run.value.metrics,
+            ...(run.value.primaryMissing ? { primaryMissing: run.value.primaryMissing } : {}),
+          };
         }
         case 'promotePrimary':
           await local.promotePrimary.executeWithOptions(

@@ -662,7 +662,14 @@ function outOfBand(edit: Edit): Scenario {
             why: "the scenario deletes the user's target Deployment (the canary slot) by hand; Fledge never re-creates it",
           },
         }
-      : {}),
+      : edit === 'primary-deleted'
+        ? {
+            oracleExpect: {
+              violated: /Deployment\/podinfo-primary: missing/,
+              why: 'the scenario deletes the primary by hand; mid-analysis Fledge moves traffic to the canary instead of re-creating an old primary (a promotion would re-create it)',
+            },
+          }
+        : {}),
     run: async (ctx) => {
       const { apps, custom } = ctx.env.admin;
       const ns = ctx.space.namespace;
@@ -748,6 +755,8 @@ function outOfBand(edit: Edit): Scenario {
         expectOutcome(ctx, r, 'RolledBack');
         ctx.check('not promoted', !r.primaryPromoted, `primaryPromoted ${r.primaryPromoted}`);
       } else {
+        expectOutcome(ctx, r, 'Failed');
+        ctx.check('ends as primary-missing', r.reason.code === 'primary-missing', r.reason.code);
         ctx.check('not promoted', !r.primaryPromoted, `${r.outcome} (${r.reason.code})`);
         ctx.check(
           'names what is missing',

@@ -276,6 +276,61 @@ describe('promotion and the primary', () => {
     expect(s.nexts()).toContainEqual({ type: 'runHooks', hookType: 'post-rollout', phase: 'Failed' });
   });
 
+  it.each([
+    ['canary', makePlan({ hooks: [hook('notify-done', 'post-rollout')] })],
+    [
+      'A/B',
+      makePlan({
+        strategy: {
+          kind: 'ab-testing',
+          iterations: 4,
+          match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
+        },
+        hooks: [hook('notify-done', 'post-rollout')],
+      }),
+    ],
+    [
+      'blue/green with mirror',
+      makePlan({
+        strategy: { kind: 'blue-green', iterations: 4, mirror: true },
+        hooks: [hook('notify-done', 'post-rollout')],
+      }),
+    ],
+  ])(
+    '%s: primary deleted mid-analysis → all traffic to the (running) canary, Failed primary-missing, no rollback onto it',
+    (_name, plan) => {
+      const s = new Scenario(plan, {
+        primaryMissing: (w) => (w.analysisCall >= 2 ? 'deployment ns/podinfo-primary not found' : undefined),
+      });
+      const result = s.run();
+      expect(result).toMatchObject({
+        outcome: 'Failed',
+        reason: { code: 'primary-missing' },
+        failingCheck: { kind: 'infrastructure', name: 'primary' },
+        finalWeights: { primary: 0, canary: 100 },
+        primaryPromoted: false,
+      });
+      expect(result.reason.message).toMatch(/podinfo-primary not found/);
+      const routes = s.routes();
+      expect(routes.at(-1)).toMatchObject({
+        primaryWeight: 0,
+        canaryWeight: 100,
+        mirrorPercent: null,
+        abMatch: false,
+      });
+      // never routed back to the primary once it was gone, and the canary keeps its replicas
+      const gone = s.trace.findIndex((t) =>
+        t.effects.some((e) => e.type === 'notify' && e.kind === 'primary-missing'),
+      );
+      expect(gone).toBeGreaterThan(0);
+      const after = s.trace.slice(gone).flatMap((t) => t.effects);
+      expect(after.some((e) => e.type === 'setRoutes' && e.primaryWeight > 0)).toBe(false);
+      expect(after.some((e) => e.type === 'scaleCanary' && e.to === 'zero')).toBe(false);
+      expect(s.notifications().map((n) => n.kind)).toContain('primary-missing');
+      expect(s.nexts()).toContainEqual({ type: 'runHooks', hookType: 'post-rollout', phase: 'Failed' });
+    },
+  );
+
   it('post-rollout hooks run after promotion with phase Succeeded; their failures are only logged', () => {
     const s = new Scenario(makePlan({ hooks: [hook('smoke', 'post-rollout')] }), {
       hooks: (type, hooks) =>

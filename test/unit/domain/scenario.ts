@@ -90,6 +90,8 @@ export interface World {
   hooks?: (hookType: HookType, hooks: HookPlan[], ctx: WorldCtx) => HookResult[];
   /** Metrics of one runAnalysis call. Default: every metric at a passing value. */
   metrics?: (ctx: WorldCtx) => MetricResult[];
+  /** Return a message when the primary Deployment is gone at this runAnalysis call. */
+  primaryMissing?: (ctx: WorldCtx) => string | undefined;
   /** Return a message to make this effect fail (→ infraError). */
   failEffect?: (effect: Effect, ctx: WorldCtx) => string | undefined;
   /** Return a message to make this next fail (→ infraError). */
@@ -230,7 +232,8 @@ export class Scenario {
         const metrics =
           this.world.metrics?.(this.ctx()) ??
           this.plan.metrics.map((m) => ({ name: m.name, value: passingValue(m) }));
-        return this.feed({ type: 'analysis', hooks, metrics });
+        const primaryMissing = this.world.primaryMissing?.(this.ctx());
+        return this.feed({ type: 'analysis', hooks, metrics, ...(primaryMissing ? { primaryMissing } : {}) });
       }
       case 'promotePrimary':
         return this.feed({ type: 'promoted' });
