@@ -15,8 +15,14 @@ export interface SecretSource {
   read(namespace: string, name: string): SecretData | undefined;
 }
 
-/** The keys Fledge reads from a provider Secret (Flagger's). */
-export const secretKeys = ['token', 'username', 'password'] as const;
+/** The keys Fledge reads from a provider Secret (Flagger's; the datadog_* ones are its Datadog provider's). */
+export const secretKeys = [
+  'token',
+  'username',
+  'password',
+  'datadog_api_key',
+  'datadog_application_key',
+] as const;
 
 const envPart = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 const safeSegment = (s: string): boolean => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s) && !s.includes('..');

@@ -1,6 +1,6 @@
 // The MetricsProvider port and its Prometheus implementation: turns one metric check of the plan into a value,
 // "no values", or an infrastructure error (Prometheus unreachable after retries) — kept distinct on purpose.
-import { builtinQueries, renderQuery } from '../../domain/promql.js';
+import { builtinQueries, renderQuery, type RenderResult, type TemplateContext } from '../../domain/promql.js';
 import type { MetricPlan } from '../../domain/plan.js';
 import { sleep, throwIfAborted } from '../cancellation.js';
 import { credentialHeaders, type SecretSource } from '../secrets.js';
@@ -45,11 +45,15 @@ export interface MetricsProvider {
   ): Promise<MetricOutcome>;
 }
 
-/** The PromQL a metric check runs (template resolved and rendered) and where; an error says why not. */
+/**
+ * The query a metric check runs (template resolved and rendered) and where; an error says why not. `render`: the
+ * provider's query language (default PromQL; Datadog's provider passes its own).
+ */
 export function resolveMetricQuery(
   metric: MetricPlan,
   ctx: MetricContext,
   templates: MetricTemplateDef[],
+  render: (template: string, ctx: TemplateContext) => RenderResult = renderQuery,
 ):
   | {
       ok: true;
@@ -76,7 +80,7 @@ export function resolveMetricQuery(
     headers = def.provider.headers;
     if (def.provider.secretRef) secretRef = { namespace: def.namespace, name: def.provider.secretRef.name };
   }
-  const rendered = renderQuery(template, {
+  const rendered = render(template, {
     namespace: ctx.namespace,
     target: ctx.target,
     service: ctx.service,
