@@ -89,7 +89,11 @@ export const interimOracle: EndStateOracle = {
     } else if (result.outcome === 'Failed') {
       // Failed before any route existed (e.g. at initialise): no traffic was ever moved.
       const neverRouted = vs === undefined && !base.hadRoutes;
-      if (!result.primaryPromoted && !neverRouted && w['podinfo-primary'] !== 100)
+      if (result.reason.code === 'primary-missing') {
+        // The primary vanished: everything on the canary, which keeps serving (the loop above checks it serves).
+        if ((w['podinfo-canary'] ?? 0) !== 100)
+          problems.push(`routes ${JSON.stringify(w)} after primary-missing, want 100% canary`);
+      } else if (!result.primaryPromoted && !neverRouted && w['podinfo-primary'] !== 100)
         problems.push(
           `routes ${JSON.stringify(w)} after Failed (not promoted): traffic not restored to primary`,
         );

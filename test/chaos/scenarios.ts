@@ -662,14 +662,7 @@ function outOfBand(edit: Edit): Scenario {
             why: "the scenario deletes the user's target Deployment (the canary slot) by hand; Fledge never re-creates it",
           },
         }
-      : edit === 'primary-deleted'
-        ? {
-            oracleExpect: {
-              violated: /Deployment\/podinfo-primary: missing/,
-              why: 'the scenario deletes the primary by hand; mid-analysis Fledge moves traffic to the canary instead of re-creating an old primary (a promotion would re-create it)',
-            },
-          }
-        : {}),
+      : {}),
     run: async (ctx) => {
       const { apps, custom } = ctx.env.admin;
       const ns = ctx.space.namespace;
