@@ -8,7 +8,7 @@ export const config = defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'],
           environment: 'node',
-          setupFiles: ['test/support/quiet-temporal.ts'],
+          setupFiles: ['test/support/quiet-temporal.ts', 'test/support/dev-stack.ts'],
         },
       },
       {
@@ -19,7 +19,7 @@ export const config = defineConfig({
           environment: 'node',
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
-          setupFiles: ['test/support/quiet-temporal.ts'],
+          setupFiles: ['test/support/quiet-temporal.ts', 'test/support/dev-stack.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

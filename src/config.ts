@@ -1,8 +1,14 @@
 // Runtime configuration of the worker and the CLI, from the environment (zod-validated).
-// Unset values fall back to the embedded local stack (`fledge dev up`), so the quick start needs no setup.
-import { readFileSync } from 'node:fs';
+//
+// Production settings have no built-in values: a worker without TEMPORAL_ADDRESS, FLEDGE_PROMETHEUS_URL or
+// Kubernetes access refuses to start, naming every missing one (`loadWorkerConfig`). Defaults for unset values
+// exist only where a process opts in to the embedded dev stack: it passes them (`defaults`), or registers them for
+// the process (`useConfigDefaults`) — the dev commands, `npm run demo`, the CLI's client commands and the test
+// support do (src/dev/stack/config.ts `devConfigDefaults`). This module imports nothing from src/dev.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { loadStackConfig } from './dev/stack/config.js';
 import {
   defaultReleasePolicy,
   parsePatternList,
@@ -20,7 +26,8 @@ const patternList = (setting: string) =>
     })
     .optional();
 
-const envSchema = z.object({
+/** Every environment variable the configuration reads through its schema (the README's worker table lists them). */
+export const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
@@ -55,8 +62,10 @@ export interface TlsSettings {
 export interface FledgeConfig {
   temporal: { address: string; namespace: string; apiKey?: string; tls?: TlsSettings | true };
   taskQueue: string;
+  /** The Prometheus of the built-in metrics; '' in a client's configuration without FLEDGE_PROMETHEUS_URL (only workers query it). */
   prometheusUrl: string;
   webUiUrl: string;
+  /** Absent: Kubernetes access as kubectl finds it ($KUBECONFIG, the pod's service account, ~/.kube/config). */
   kubeconfig?: string;
   /**
    * Which namespaces and image repositories a release may use (checked by the starter and the worker). Absent (a
@@ -75,13 +84,126 @@ export interface FledgeConfig {
    * their endpoint), Slack user map, approver groups. Absent (a hand-built config): none — actors are self-declared.
    */
   identity?: IdentitySettings;
+  /** The settings that were unset and took their value from the defaults (e.g. the embedded dev stack's), if any. */
+  defaulted?: string[];
 }
 
-export function loadFledgeConfig(env: NodeJS.ProcessEnv = process.env): FledgeConfig {
+/**
+ * Values for unset settings. Production has none; the embedded dev stack passes its own (src/dev/stack/config.ts
+ * `devConfigDefaults`).
+ */
+export interface ConfigDefaults {
+  /** Where the values come from, for messages: "the embedded dev stack". */
+  source: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  prometheusUrl: string;
+  webUiUrl: string;
+  /** Used only when TEMPORAL_ADDRESS is unset too (a Temporal of its own means a cluster of its own). */
+  kubeconfig: string;
+}
+
+export type ConfigDefaultsProvider = (env: NodeJS.ProcessEnv) => ConfigDefaults;
+
+let registeredDefaults: ConfigDefaultsProvider | undefined;
+
+/**
+ * Opts this process in to defaults for unset settings (the embedded dev stack's), or out again with `undefined`.
+ * Only processes that use the dev stack call it; a production worker never does.
+ */
+export function useConfigDefaults(provider: ConfigDefaultsProvider | undefined): void {
+  registeredDefaults = provider;
+}
+
+/** Where Kubernetes access could come from when KUBECONFIG is unset (injected by tests). */
+export interface KubeAccessProbe {
+  exists: (path: string) => boolean;
+  home: string | undefined;
+}
+
+export interface LoadConfigOptions {
+  /**
+   * Values for unset settings. Absent: those registered with `useConfigDefaults`, if any; `null`: none, whatever is
+   * registered.
+   */
+  defaults?: ConfigDefaults | null;
+  /**
+   * `worker`: TEMPORAL_ADDRESS, FLEDGE_PROMETHEUS_URL and Kubernetes access are required (a worker needs all three);
+   * `client` (default): TEMPORAL_ADDRESS only.
+   */
+  role?: 'worker' | 'client';
+  kubeProbe?: KubeAccessProbe;
+}
+
+/** The settings a worker cannot run without, as `loadWorkerConfig` names them when they are missing. */
+export const requiredWorkerSettings = {
+  TEMPORAL_ADDRESS: 'the Temporal frontend, host:port',
+  FLEDGE_PROMETHEUS_URL: 'the Prometheus the built-in metrics query',
+  KUBECONFIG:
+    'Kubernetes access: set KUBECONFIG, run in a pod with a service account, or provide ~/.kube/config',
+} as const;
+
+/** Unset required settings, found in one pass, reported in one message. */
+export class MissingSettingsError extends Error {
+  constructor(
+    readonly missing: (keyof typeof requiredWorkerSettings)[],
+    readonly invalid: string[] = [],
+  ) {
+    const list = missing.map((k) => `${k} (${requiredWorkerSettings[k]})`).join('; ');
+    super(
+      `${invalid.length > 0 ? `invalid environment: ${invalid.join('; ')}; ` : ''}missing settings: ${list}. ` +
+        'There are no built-in values outside the embedded dev stack (`fledge dev worker` runs a worker on it)',
+    );
+    this.name = 'MissingSettingsError';
+  }
+}
+
+const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Whether the Kubernetes client finds a cluster without KUBECONFIG: in a pod, or ~/.kube/config. */
+export function hasKubeAccess(
+  env: NodeJS.ProcessEnv,
+  probe: KubeAccessProbe = { exists: existsSync, home: env.HOME || homedir() },
+): boolean {
+  if (env.KUBECONFIG) return true;
+  if (env.KUBERNETES_SERVICE_HOST && probe.exists(serviceAccountToken)) return true;
+  return probe.home !== undefined && probe.exists(join(probe.home, '.kube', 'config'));
+}
+
+/** A worker's configuration: like `loadFledgeConfig`, but every setting a worker needs is required. */
+export function loadWorkerConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: Omit<LoadConfigOptions, 'role'> = {},
+): FledgeConfig {
+  return loadFledgeConfig(env, { ...opts, role: 'worker' });
+}
+
+/**
+ * The configuration from the environment. Unset settings take the defaults (`opts.defaults`, else the registered
+ * ones); without defaults a missing TEMPORAL_ADDRESS (and for a worker FLEDGE_PROMETHEUS_URL and Kubernetes access)
+ * is a `MissingSettingsError` naming all of them.
+ */
+export function loadFledgeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: LoadConfigOptions = {},
+): FledgeConfig {
+  const defaults = opts.defaults === undefined ? registeredDefaults?.(env) : (opts.defaults ?? undefined);
+  const worker = opts.role === 'worker';
+  // Unset required settings: all of them, in the same message as any invalid value.
+  const missing: (keyof typeof requiredWorkerSettings)[] = [];
+  if (!defaults) {
+    if (env.TEMPORAL_ADDRESS === undefined) missing.push('TEMPORAL_ADDRESS');
+    if (worker && env.FLEDGE_PROMETHEUS_URL === undefined) missing.push('FLEDGE_PROMETHEUS_URL');
+  }
+  // Kubernetes access: KUBECONFIG, the defaults' kubeconfig (only with their Temporal too), or as the client finds it.
+  const defaultKubeconfig = defaults && env.TEMPORAL_ADDRESS === undefined ? defaults.kubeconfig : undefined;
+  if (worker && env.KUBECONFIG === undefined && !defaultKubeconfig && !hasKubeAccess(env, opts.kubeProbe))
+    missing.push('KUBECONFIG');
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid environment: ${issues}`);
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    if (missing.length > 0) throw new MissingSettingsError(missing, issues);
+    throw new Error(`invalid environment: ${issues.join('; ')}`);
   }
   const e = parsed.data;
   const policy: ReleasePolicy = {
@@ -108,8 +230,17 @@ export function loadFledgeConfig(env: NodeJS.ProcessEnv = process.env): FledgeCo
   } catch (err) {
     problems.push((err instanceof Error ? err.message : String(err)).replace(/^invalid environment: /, ''));
   }
+  const kubeconfig = e.KUBECONFIG ?? defaultKubeconfig;
+  if (missing.length > 0) throw new MissingSettingsError(missing, problems);
   if (problems.length > 0) throw new Error(`invalid environment: ${problems.join('; ')}`);
-  const local = loadStackConfig(env);
+  const defaulted: string[] = [];
+  if (defaults) {
+    if (e.TEMPORAL_ADDRESS === undefined) defaulted.push('TEMPORAL_ADDRESS');
+    if (e.TEMPORAL_NAMESPACE === undefined) defaulted.push('TEMPORAL_NAMESPACE');
+    if (e.FLEDGE_PROMETHEUS_URL === undefined) defaulted.push('FLEDGE_PROMETHEUS_URL');
+    if (e.FLEDGE_WEB_UI_URL === undefined) defaulted.push('FLEDGE_WEB_UI_URL');
+    if (e.KUBECONFIG === undefined && kubeconfig !== undefined) defaulted.push('KUBECONFIG');
+  }
   let tls: TlsSettings | true | undefined;
   if (e.TEMPORAL_TLS_CLIENT_CERT_PATH || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH) {
     tls = {
@@ -131,19 +262,22 @@ export function loadFledgeConfig(env: NodeJS.ProcessEnv = process.env): FledgeCo
   }
   return {
     temporal: {
-      address: e.TEMPORAL_ADDRESS ?? local.urls.temporal,
-      namespace: e.TEMPORAL_NAMESPACE ?? local.temporalNamespace,
+      // Without defaults TEMPORAL_ADDRESS is set (checked above).
+      address: e.TEMPORAL_ADDRESS ?? defaults?.temporalAddress ?? '',
+      namespace: e.TEMPORAL_NAMESPACE ?? defaults?.temporalNamespace ?? 'default',
       ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
       ...(tls ? { tls } : {}),
     },
     taskQueue: e.FLEDGE_TASK_QUEUE,
-    prometheusUrl: e.FLEDGE_PROMETHEUS_URL ?? local.urls.prometheus,
-    webUiUrl: e.FLEDGE_WEB_UI_URL ?? local.urls.temporalUi,
-    kubeconfig: e.KUBECONFIG ?? (e.TEMPORAL_ADDRESS ? undefined : local.kubeconfig),
+    prometheusUrl: e.FLEDGE_PROMETHEUS_URL ?? defaults?.prometheusUrl ?? '',
+    // The Temporal UI server's own default address.
+    webUiUrl: e.FLEDGE_WEB_UI_URL ?? defaults?.webUiUrl ?? 'http://localhost:8080',
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     policy,
     outbound,
     unscopedAlertSecrets: e.FLEDGE_ALERT_UNSCOPED_SECRETS === 'true',
     ...(identity ? { identity } : {}),
+    ...(defaulted.length > 0 ? { defaulted } : {}),
   };
 }
 

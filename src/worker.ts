@@ -1,11 +1,13 @@
-// Composition root: wires the integrations into activities and runs the Temporal worker.
+// Composition root: wires the integrations into activities and runs the Temporal worker — the production worker:
+// the release and lane workflows and their activities, nothing else (the embedded dev stack's worker adds the demo:
+// src/dev/worker.ts). Run as a program (dist/worker.js, `fledge worker`) its whole configuration is the environment,
+// with no defaults: a missing setting stops it at start-up (exit 5) naming every missing one.
 import { Context } from '@temporalio/activity';
 import { dataConverterFromEnv } from './codec/encryption.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createDemoActivities } from './activities/demo.js';
 import { createReleaseActivities } from './activities/release.js';
 import { createIdentityActivities } from './activities/identity.js';
 import { createIdentityVerifier } from './integrations/identity/verify.js';
@@ -16,14 +18,12 @@ import {
 } from './interactions/slack.js';
 import type { Client } from '@temporalio/client';
 import type { Registry } from 'prom-client';
-import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
+import { connectionOptions, loadFledgeConfig, loadWorkerConfig, type FledgeConfig } from './config.js';
 import { loadKubeConfig } from './integrations/kubernetes/client.js';
-import { createPrometheusClient } from './integrations/metrics/prometheus.js';
-import { createIstioRouter } from './integrations/traffic/istio.js';
-import { createGatewayApiRouter } from './integrations/traffic/gateway-api.js';
+import { createRouters } from './integrations/traffic/routers.js';
 import { budgetFromEnv, type RequestBudget } from './integrations/kubernetes/budget.js';
 import { createWorkloadController } from './integrations/kubernetes/workloads.js';
-import { createPrometheusProvider } from './integrations/metrics/provider.js';
+import { createMetricsProvider } from './integrations/metrics/providers.js';
 import { createSecretSource } from './integrations/secrets.js';
 import { createNotifierFactory, dashboardLinker } from './integrations/notify/factory.js';
 import { connectClient, webUiWorkflowUrl } from './starter.js';
@@ -59,6 +59,16 @@ export interface WorkerDeps {
   kubeConfig?: k8s.KubeConfig;
   /** Flagger-compatible release metrics (the worker's /metrics endpoint); none in tests unless given. */
   metrics?: ReleaseMetrics;
+  /**
+   * More workflows and activities beside the production ones: the embedded dev stack's worker registers the demo
+   * (src/dev/worker.ts). `workflowsPath` must export the production workflows too.
+   */
+  extension?: WorkerExtension;
+}
+
+export interface WorkerExtension {
+  workflowsPath: string;
+  activities: (kc: k8s.KubeConfig) => Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 /** In a pod: the namespace of its service account (the worker's own namespace), else undefined. */
@@ -92,7 +102,6 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
   const kc = deps.kubeConfig ?? loadKubeConfig(cfg.kubeconfig);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const budget = deps.budget ?? budgetFromEnv(process.env, activityCancellation);
-  const istio = createIstioRouter(custom, budget);
   // Every outbound HTTP client (webhooks, Prometheus, notifiers, Slack) goes through this guard.
   if (cfg.outbound) configureOutbound(cfg.outbound);
   const notifiers = createNotifierFactory(process.env, {
@@ -107,13 +116,13 @@ export function createActivities(cfg: FledgeConfig, deps: WorkerDeps = {}) {
   );
   return {
     ...identity,
-    ...createDemoActivities({ kc, router: istio, prometheus: createPrometheusClient(cfg.prometheusUrl) }),
     ...createReleaseActivities({
       kc,
       budget,
       workloads: createWorkloadController(kc, budget),
-      routers: { istio, 'gatewayapi:v1': createGatewayApiRouter(custom, budget) },
-      metrics: createPrometheusProvider(cfg.prometheusUrl, { secrets: createSecretSource() }),
+      // The router and metrics provider registries (src/integrations/traffic/routers.ts, metrics/providers.ts).
+      routers: createRouters({ custom, budget }),
+      metrics: createMetricsProvider({ prometheusUrl: cfg.prometheusUrl, secrets: createSecretSource() }),
       notifiers,
       ...(deps.metrics ? { observer: deps.metrics } : {}),
       webUiLink: (id) => webUiWorkflowUrl(cfg, id),
@@ -136,13 +145,16 @@ export async function createFledgeWorker(
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.taskQueue,
-    activities: createActivities(cfg, deps),
+    activities: {
+      ...createActivities(cfg, deps),
+      ...deps.extension?.activities(deps.kubeConfig ?? loadKubeConfig(cfg.kubeconfig)),
+    },
     // Long activities heartbeat every second; send those heartbeats at that pace (by default a heartbeat is held
     // back up to 80% of the heartbeat timeout), since an activity learns it is cancelled (an operator acting now)
     // from a heartbeat's response.
     maxHeartbeatThrottleInterval: '1 second',
     ...(dataConverter ? { dataConverter } : {}),
-    ...workflowSource(),
+    ...(deps.extension ? { workflowsPath: deps.extension.workflowsPath } : workflowSource()),
   });
   return { worker, connection };
 }
@@ -176,23 +188,35 @@ export async function startInteractions(
   });
 }
 
-async function main(): Promise<void> {
-  const cfg = loadFledgeConfig();
+/**
+ * Runs a worker until it is told to stop (SIGINT/SIGTERM: it drains and returns), with its /metrics endpoint
+ * (FLEDGE_METRICS_PORT, FLEDGE_METRICS_HOST) and, with FLEDGE_SLACK_SIGNING_SECRET, the Slack interactions endpoint.
+ */
+export async function runWorker(
+  cfg: FledgeConfig,
+  opts: { extension?: WorkerExtension; name?: string } = {},
+): Promise<void> {
+  const name = opts.name ?? 'fledge worker';
   const listen = metricsListenFromEnv(process.env); // FLEDGE_METRICS_PORT (9464 | off), FLEDGE_METRICS_HOST
   const { metrics, registry } = createReleaseMetrics();
-  const { worker, connection } = await createFledgeWorker(cfg, { metrics });
+  const { worker, connection } = await createFledgeWorker(cfg, {
+    metrics,
+    ...(opts.extension ? { extension: opts.extension } : {}),
+  });
   console.log(
-    `fledge worker: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`,
+    `${name}: task queue "${cfg.taskQueue}" on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`,
   );
   try {
     const server = listen ? await startMetricsServer({ ...listen, registry }) : null;
-    console.log(server ? `fledge worker: metrics on ${server.url}` : 'fledge worker: metrics endpoint off');
+    console.log(server ? `${name}: metrics on ${server.url}` : `${name}: metrics endpoint off`);
     const client = cfg.identity?.slackSigningSecret ? await connectClient(cfg) : null;
-    const interactions = client ? await startInteractions(cfg, client, { registry }) : null;
+    const interactions = client
+      ? await startInteractions(cfg, client, { registry, log: (line) => console.log(`${name}: ${line}`) })
+      : null;
     console.log(
       interactions
-        ? `fledge worker: Slack interactions on ${interactions.url}`
-        : 'fledge worker: Slack interactions off (no FLEDGE_SLACK_SIGNING_SECRET)',
+        ? `${name}: Slack interactions on ${interactions.url}`
+        : `${name}: Slack interactions off (no FLEDGE_SLACK_SIGNING_SECRET)`,
     );
     try {
       await worker.run();
@@ -204,6 +228,24 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** The production worker's configuration: the environment only, every required setting present (else exit 5). */
+export function productionWorkerConfig(env: NodeJS.ProcessEnv = process.env): FledgeConfig {
+  return loadWorkerConfig(env, { defaults: null });
+}
+
+async function main(): Promise<void> {
+  let cfg: FledgeConfig;
+  try {
+    cfg = productionWorkerConfig();
+  } catch (e) {
+    // Every problem here is the configuration's (missing or invalid settings, unreadable TLS files): the
+    // operator's to fix, so one message, no stack trace, exit 5 (invalid input).
+    console.error(`fledge worker: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(5);
+  }
+  await runWorker(cfg);
 }
 
 // Run as a program (not imported): compare real paths, so a symlinked entry (/usr/local/bin, npm bin links, an

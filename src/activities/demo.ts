@@ -1,5 +1,6 @@
 // Activities of the foundation demo: set up a demo app (primary + canary Deployments, Services, VirtualService),
-// move its traffic weight and read the split Prometheus observes. Thin adapters over the integrations.
+// move its traffic weight and read the split Prometheus observes. Thin adapters over the integrations. Registered
+// only by the embedded dev stack's worker (src/dev/worker.ts), never by the production worker.
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyPatchOptions, fieldManager } from '../integrations/kubernetes/client.js';

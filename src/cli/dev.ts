@@ -1,8 +1,9 @@
-// `fledge dev up|down|status`: the embedded local stack.
+// `fledge dev up|down|status|env|worker`: the embedded local stack, and a worker on it.
 import type { Command } from 'commander';
 import { CliError, exitCodes } from './errors.js';
 import { isJson, outputOption } from './output.js';
 import { componentOrder, type ComponentName } from '../dev/stack/components.js';
+import { devStackEnv } from '../dev/stack/config.js';
 
 // The orchestration (process spawning, Kubernetes and Temporal clients) loads only when a dev command runs:
 // every other command starts faster without it.
@@ -52,5 +53,23 @@ export function registerDevCommands(program: Command): void {
         console.log(`${r.name.padEnd(24)} ${r.state.padEnd(10)} ${String(r.pid ?? '-').padEnd(8)} ${r.url}`);
       }
       if (rows.some((r) => r.state !== 'running')) process.exitCode = 1;
+    });
+  dev
+    .command('env')
+    .description(
+      'print the local stack as explicit settings, for a shell: eval "$(npx fledge dev env)" (then e.g. `fledge worker`)',
+    )
+    .action(() => {
+      const quote = (v: string): string => `'${v.replaceAll("'", "'\\''")}'`;
+      const lines = Object.entries(devStackEnv()).map(([k, v]) => `export ${k}=${quote(v)}\n`);
+      process.stdout.write(lines.join(''));
+    });
+  dev
+    .command('worker')
+    .description(
+      'run a worker on the local stack: its settings for whatever the environment leaves unset, metrics scraped by its Prometheus, alerts to its fake Slack, plus the demo workflow',
+    )
+    .action(async () => {
+      await (await import('../dev/worker.js')).runDevWorker();
     });
 }

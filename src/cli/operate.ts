@@ -1,6 +1,4 @@
 // Operator commands: status (and --watch), approve, pause, resume, promote, abort, list.
-import { execFileSync } from 'node:child_process';
-import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
@@ -14,6 +12,7 @@ import {
   type OperatorRequest,
 } from '../workflows/messages.js';
 import { checkIdentityTokenShape } from '../domain/approvers.js';
+import { defaultActor } from './actor.js';
 import { connectCli } from './connect.js';
 import { exitCodes, CliError } from './errors.js';
 import {
@@ -111,41 +110,9 @@ export async function resolveRelease(client: Client, ref: string): Promise<strin
   return best.id;
 }
 
-function gitUserEmail(): string | undefined {
-  try {
-    const email = execFileSync('git', ['config', '--get', 'user.email'], {
-      encoding: 'utf8',
-      timeout: 2000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    return email || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function osIdentity(): string {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
-  }
-  return `${user}@${hostname()}`;
-}
-
-/**
- * Who is acting, when `--actor`/`--initiator` is not given: `$FLEDGE_ACTOR`, else the git identity
- * (`git config user.email`), else `<os user>@<host>`.
- */
-export function defaultActor(
-  env: Record<string, string | undefined> = process.env,
-  sources: { gitEmail?: () => string | undefined; os?: () => string } = {},
-): string {
-  const fromEnv = env.FLEDGE_ACTOR?.trim();
-  if (fromEnv) return fromEnv;
-  return (sources.gitEmail ?? gitUserEmail)() ?? (sources.os ?? osIdentity)();
-}
+// Re-exported: callers (retry, tests) import it from here; it lives in ./actor.ts so start.ts need not import
+// this module (which imports start.ts).
+export { defaultActor };
 
 export function formatStatus(id: string, status: ReleaseStatus, link: string, p: Painter = out()): string {
   // Actors, reasons, webhook answers and metric texts may echo input: escaped and bounded.

@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { loadFledgeConfig, type FledgeConfig } from '../config.js';
+import type { FledgeConfig } from '../config.js';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { describeResult } from '../cli/start.js';
 import { connectClient, submitRelease } from '../starter.js';
 import { statusQuery } from '../workflows/messages.js';
-import { createFledgeWorker } from '../worker.js';
 import { projectRoot } from './stack/config.js';
+import { createDevWorker, devWorkerConfig } from './worker.js';
 import { stackUp } from './stack/stack.js';
 import { FakeSlackClient } from './fake-slack/client.js';
 import {
@@ -107,14 +107,14 @@ async function main(): Promise<void> {
   // The demo's alerts go to the local fake Slack.
   process.env.FLEDGE_SLACK_TOKEN ??= 'xoxb-fledge-demo';
   process.env.FLEDGE_SLACK_API_URL ??= `${stackCfg.urls.fakeSlack}/api/`;
-  const cfg = loadFledgeConfig();
+  const cfg = devWorkerConfig(); // the embedded stack's settings for whatever the environment leaves unset
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(stackCfg.kubeconfig);
   await resetNamespace(kc);
   const yaml = readFileSync(`${projectRoot}/examples/podinfo-canary.yaml`, 'utf8')
     .replaceAll('http://127.0.0.1:29103', stackCfg.urls.webhook)
     .replaceAll('fledge-demo', namespace);
-  const { worker, connection } = await createFledgeWorker(cfg);
+  const { worker, connection } = await createDevWorker(cfg);
   const client = await connectClient(cfg);
   console.log(`\nDemo: podinfo in namespace ${namespace} (6.5.0) gets two releases on the local stack.`);
   console.log(`Temporal Web UI: ${cfg.webUiUrl}   Prometheus: ${stackCfg.urls.prometheus}`);

@@ -1,5 +1,6 @@
 // Foundation demo workflow: initialise a demo app, then shift its VirtualService weight step by step while
-// Prometheus observes the simulated split. (The full release workflow supersedes this as the demo.)
+// Prometheus observes the simulated split. (The full release workflow supersedes this as the demo.) Registered only
+// by the embedded dev stack's worker (src/dev/workflows.ts); not in the production bundle.
 import { log, proxyActivities, sleep } from '@temporalio/workflow';
 import type { DemoActivities, DemoAppInput } from '../activities/demo.js';
 

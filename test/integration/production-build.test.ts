@@ -1,11 +1,23 @@
 // The production artefact — what the Dockerfile ships — against the real local stack: the compiled `dist/`
 // (tsc -p tsconfig.build.json) and the prebuilt workflow bundle, run by plain `node` with no TypeScript loader.
+// The worker carries no demo code (bundle, module graph, activity set) and refuses to start without its settings.
 // The built CLI validates and starts a release, the built worker (configured only through the environment, as in
 // a container) runs it to Promoted from the bundle and serves its metrics, and SIGTERM stops it cleanly.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as SourceWorker from '../../src/worker.js';
+import type * as SourceDevWorker from '../../src/dev/worker.js';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/dev/stack/config.js';
@@ -64,6 +76,23 @@ function node(
   return { child, done, output: () => out + err };
 }
 
+/** The demo's workflow and activities: the embedded dev stack's worker registers them, production never. */
+const demoNames = ['demoTrafficShift', 'ensureDemoApp', 'setDemoWeights', 'observeSplit'];
+
+/** Every dist/ module a program loads from `entry` (static and dynamic relative imports), relative to dist/. */
+function distModules(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g))
+      visit(resolve(dirname(file), m[1] ?? ''));
+  };
+  visit(join(dist, entry));
+  return [...seen].map((f) => relative(dist, f)).sort();
+}
+
 // The image's `fledge` command: bin/fledge.js, which runs dist/ when there is no src/ beside it.
 const cli = (args: string[]): Promise<Done> => node('bin/fledge.js', args, containerEnv()).done;
 const show = (d: Done): string => `exit ${d.code}\n--- stdout\n${d.out}\n--- stderr\n${d.err}`;
@@ -92,6 +121,48 @@ describe('production build (dist/ + prebuilt workflow bundle, plain node)', () =
   it('has the entry points the image runs', () => {
     for (const f of ['worker.js', 'cli/main.js', 'workflow-bundle.js'])
       expect(existsSync(join(dist, f)), f).toBe(true);
+  });
+
+  it('the prebuilt workflow bundle holds the release and lane workflows and no demo code', () => {
+    const bundle = readFileSync(join(dist, 'workflow-bundle.js'), 'utf8');
+    expect(bundle).toContain('releaseWorkflow');
+    expect(bundle).toContain('fledgeLane');
+    for (const name of demoNames) expect(bundle, name).not.toContain(name);
+  });
+
+  it('the built worker loads no demo or dev-stack module, and registers no demo activity', async () => {
+    const loaded = distModules('worker.js');
+    expect(loaded).toContain('activities/release.js');
+    expect(loaded).toContain('config.js');
+    expect(loaded.filter((m) => /(^|\/)demo\.js$|^dev\//.test(m))).toEqual([]);
+    // Its activity set, as the built worker composes it from the container's environment.
+    const built = (await import(pathToFileURL(join(dist, 'worker.js')).href)) as typeof SourceWorker;
+    const cfg = built.productionWorkerConfig(containerEnv());
+    const names = Object.keys(built.createActivities(cfg));
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => demoNames.includes(n))).toEqual([]);
+    // The dev stack's worker is what adds them (and it is not part of the worker's module graph above).
+    const dev = (await import(pathToFileURL(join(dist, 'dev', 'worker.js')).href)) as typeof SourceDevWorker;
+    const demo = Object.keys(dev.demoExtension(cfg).activities(kube().kc));
+    expect(demo.sort()).toEqual(demoNames.slice(1).sort());
+  });
+
+  it('the built worker without TEMPORAL_ADDRESS, FLEDGE_PROMETHEUS_URL and Kubernetes access exits 5, naming each', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'fledge-prod-home-')); // no ~/.kube/config; not in a pod
+    const bare = { PATH: process.env.PATH, HOME: home, NODE_ENV: 'production', NO_COLOR: '1' };
+    const r = await node('dist/worker.js', [], bare).done;
+    expect(r.code, show(r)).toBe(5);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(
+      /^fledge worker: missing settings: TEMPORAL_ADDRESS \(.*\); FLEDGE_PROMETHEUS_URL \(.*\); KUBECONFIG \(/,
+    );
+    expect(r.out).toBe('');
+    // The image's `fledge worker` says the same.
+    const viaCli = await node('bin/fledge.js', ['worker'], bare).done;
+    expect(viaCli.code, show(viaCli)).toBe(5);
+    expect(viaCli.err).toMatch(
+      /^fledge: the worker cannot start: missing settings: TEMPORAL_ADDRESS .*KUBECONFIG \(/,
+    );
   });
 
   it("the image's fledge command (bin → dist, no src) answers --help, validates, and rejects a bad spec with exit 5", async () => {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { useConfigDefaults, type ConfigDefaults } from '../../config.js';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -85,6 +86,48 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       fakeSlack: `http://${h}:${ports.fakeSlack}`,
       webhook: `http://${h}:${ports.webhook}`,
     },
+  };
+}
+
+/**
+ * The embedded stack's values for unset Fledge settings (src/config.ts has none of its own). Processes that use the
+ * stack opt in: `fledge dev …`, `npm run demo`, the CLI's client commands (with a notice), the test support.
+ */
+export function devConfigDefaults(env: NodeJS.ProcessEnv = process.env): ConfigDefaults {
+  const s = loadStackConfig(env);
+  return {
+    source: 'the embedded dev stack',
+    temporalAddress: s.urls.temporal,
+    temporalNamespace: s.temporalNamespace,
+    prometheusUrl: s.urls.prometheus,
+    webUiUrl: s.urls.temporalUi,
+    kubeconfig: s.kubeconfig,
+  };
+}
+
+/** Opts this process in: unset settings take the embedded stack's values from now on (`useConfigDefaults`). */
+export function useDevStackDefaults(
+  onUse?: (defaults: ConfigDefaults, env: NodeJS.ProcessEnv) => void,
+): void {
+  useConfigDefaults((env) => {
+    const defaults = devConfigDefaults(env);
+    onUse?.(defaults, env);
+    return defaults;
+  });
+}
+
+/**
+ * The embedded stack as explicit settings (`fledge dev env` prints them): an environment in which a plain worker or
+ * CLI — no defaults at all — talks to the local stack.
+ */
+export function devStackEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const d = devConfigDefaults(env);
+  return {
+    TEMPORAL_ADDRESS: d.temporalAddress,
+    TEMPORAL_NAMESPACE: d.temporalNamespace,
+    FLEDGE_PROMETHEUS_URL: d.prometheusUrl,
+    FLEDGE_WEB_UI_URL: d.webUiUrl,
+    KUBECONFIG: d.kubeconfig,
   };
 }
 
