@@ -42,7 +42,22 @@ const fencedPatterns = [
   { group: ['@kubernetes/*', '@slack/*'], message: 'Clients belong in src/integrations behind an activity.' },
   // Type-only imports (activity interfaces for proxyActivities) carry no code and are allowed.
   {
-    group: ['**/integrations/**', '**/activities/**', '**/cli/**', '**/dev/**'],
+    // The pure halves of the router and metrics provider registries (manifests.ts, <plugin>/manifest.ts and what
+    // they import) are fenced like domain code (below) and may be imported.
+    group: [
+      '**/integrations/**/*.js',
+      '!**/integrations/traffic/manifests.js',
+      '!**/integrations/traffic/router-manifest.js',
+      '!**/integrations/traffic/*/manifest.js',
+      '!**/integrations/metrics/manifests.js',
+      '!**/integrations/metrics/metric-provider-manifest.js',
+      '!**/integrations/metrics/*/manifest.js',
+      '!**/integrations/metrics/*/query.js',
+      '!**/integrations/metrics/*/schema.js',
+      '**/activities/**',
+      '**/cli/**',
+      '**/dev/**',
+    ],
     message: 'Workflow/domain code cannot import I/O layers.',
     allowTypeImports: true,
   },
@@ -79,7 +94,18 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/domain/**/*.ts',
+      'src/integrations/traffic/manifests.ts',
+      'src/integrations/traffic/router-manifest.ts',
+      'src/integrations/traffic/*/manifest.ts',
+      'src/integrations/metrics/manifests.ts',
+      'src/integrations/metrics/metric-provider-manifest.ts',
+      'src/integrations/metrics/*/manifest.ts',
+      'src/integrations/metrics/*/query.ts',
+      'src/integrations/metrics/*/schema.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,10 +1,12 @@
 // What the activities need to know about the release besides the plan: where traffic goes and how to reach
 // the metric templates and notifiers. Built from the validated spec bundle in the workflow (pure, plain JSON).
+import type { RouterProvider } from '../integrations/traffic/manifests.js';
 import type { MatchCondition } from './plan.js';
 
 export interface ReleaseContext {
   target: { namespace: string; name: string };
-  provider: 'istio' | 'gatewayapi:v1';
+  /** The traffic router (src/integrations/traffic/manifests.ts). */
+  provider: RouterProvider;
   service: {
     name: string;
     port: number;

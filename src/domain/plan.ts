@@ -1,6 +1,7 @@
 // The normalised release plan: what a validated Canary spec means, with every default applied.
 // The spec parser (src/domain/manifest/) compiles Flagger YAML into this; the decision core (src/domain/decide.ts)
 // reads only this. Plain JSON (it travels in workflow inputs and continue-as-new arguments).
+import type { RouterProvider } from '../integrations/traffic/manifests.js';
 import type { ApproversPlan } from './approvers.js';
 
 export type HookType =
@@ -80,7 +81,8 @@ export interface ReleasePlan {
   target: { kind: 'Deployment'; name: string; namespace: string };
   /** New image(s) for containers in the target's pod template: container name -> image reference. */
   images: Record<string, string>;
-  provider: 'istio' | 'gatewayapi:v1';
+  /** The traffic router: a name of the router registry (src/integrations/traffic/manifests.ts). */
+  provider: RouterProvider;
   intervalMs: number; // Flagger default 60s (Fledge allows shorter for tests)
   interval: string; // same, as a PromQL duration ("1m", "5s")
   threshold: number; // failed checks before rollback, default 1

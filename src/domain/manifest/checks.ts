@@ -3,9 +3,14 @@
 // every problem is reported in one pass, even when the schema found others. PURE.
 import { parseGoDuration } from './duration.js';
 import type { PathSegment, SpecIssue } from './errors.js';
-import { renderQuery } from '../promql.js';
 import { quote } from '../sanitize.js';
-import { builtinMetricNames, supportedProviders, type RouterProvider } from './schema.js';
+import { currentProfile, builtinMetricNames, type ManifestProfile, type RouterProvider } from './schema.js';
+import { defaultRouter, routerManifests } from '../../integrations/traffic/manifests.js';
+import {
+  defaultMetricProvider,
+  isMetricProviderType,
+  metricProviderManifests,
+} from '../../integrations/metrics/manifests.js';
 
 type Raw = Record<string, unknown>;
 
@@ -38,7 +43,12 @@ export function canaryNamespaceOf(canary: unknown): string {
   return str(obj(obj(canary)?.metadata)?.namespace) ?? defaultNamespace;
 }
 
-export function checkCanary(canary: unknown, doc: number, objects: readonly BundleObject[]): SpecIssue[] {
+export function checkCanary(
+  canary: unknown,
+  doc: number,
+  objects: readonly BundleObject[],
+  profile: ManifestProfile = currentProfile,
+): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const add = (path: PathSegment[], message: string) => issues.push({ doc, path, message });
   const root = obj(canary);
@@ -68,10 +78,11 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
   // ── service naming and provider-specific router fields ──────────────────────────────────────────────────────
   const provider: RouterProvider | undefined =
     spec.provider === undefined
-      ? 'istio'
-      : (supportedProviders as readonly unknown[]).includes(spec.provider)
+      ? defaultRouter
+      : (profile.routers as readonly unknown[]).includes(spec.provider)
         ? (spec.provider as RouterProvider)
         : undefined;
+  const router = provider !== undefined ? routerManifests[provider] : undefined;
   const service = obj(spec.service);
   const targetName = str(obj(spec.targetRef)?.name);
   const serviceName = str(service?.name);
@@ -91,50 +102,15 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
       );
     }
   }
-  if (service && provider === 'istio') {
-    if (isSet(service.gatewayRefs))
-      add(
-        ['spec', 'service', 'gatewayRefs'],
-        'only used with provider gatewayapi:v1 (for Istio, use `gateways`)',
-      );
-    if (isSet(service.mirror))
-      add(
-        ['spec', 'service', 'mirror'],
-        'only used with provider gatewayapi:v1 (to mirror traffic to the canary, use analysis.mirror)',
-      );
-    if (isSet(obj(service.rewrite)?.type))
-      add(['spec', 'service', 'rewrite', 'type'], 'only used with provider gatewayapi:v1');
-  }
-  if (service && provider === 'gatewayapi:v1') {
-    if (isSet(service.trafficPolicy))
-      add(['spec', 'service', 'trafficPolicy'], 'only used with provider istio (DestinationRules)');
-    if (isSet(service.gateways))
-      add(
-        ['spec', 'service', 'gateways'],
-        'only used with provider istio; with gatewayapi:v1 use `gatewayRefs`',
-      );
-    if (isSet(service.retries))
-      add(['spec', 'service', 'retries'], 'not supported yet by Fledge with provider gatewayapi:v1');
-    // The Gateway API standard channel (v1.3) has no CORS filter.
-    if (isSet(service.corsPolicy))
-      add(['spec', 'service', 'corsPolicy'], 'not supported yet by Fledge with provider gatewayapi:v1');
-    if (!isSet(service.gatewayRefs))
-      add(
-        ['spec', 'service', 'gatewayRefs'],
-        'missing required field: provider gatewayapi:v1 needs the Gateways the HTTPRoute attaches to',
-      );
-    arr(analysis?.match)?.forEach((m, i) => {
-      if (isSet(obj(m)?.sourceLabels))
-        add(at('match', i, 'sourceLabels'), 'only supported with provider istio');
-    });
-  }
+  router?.check({ spec, service, analysis, at, skipAnalysis, add });
 
   // ── strategy ───────────────────────────────────────────────────────────────────────────────────────────────
   if (analysis) {
     const hasIterations = analysis.iterations !== undefined;
     const hasMatch = isSet(analysis.match);
     const mirror = analysis.mirror === true;
-    if (hasMatch && !hasIterations) {
+    const strategies: readonly string[] = router?.strategies ?? ['canary', 'ab-testing', 'blue-green'];
+    if (hasMatch && !hasIterations && strategies.includes('ab-testing')) {
       add(
         at('match'),
         'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match',
@@ -160,7 +136,7 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
           at('mirror'),
           'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)',
         );
-    } else {
+    } else if (strategies.includes('canary')) {
       const hasStep = analysis.stepWeight !== undefined;
       const stepWeights = arr(analysis.stepWeights);
       const hasSteps = analysis.stepWeights !== undefined;
@@ -191,7 +167,7 @@ export function checkCanary(canary: unknown, doc: number, objects: readonly Bund
     if (analysis.mirrorWeight !== undefined && !mirror)
       add(at('mirrorWeight'), '`mirrorWeight` needs `mirror: true`');
 
-    checkMetrics(analysis, at, add, { namespace, target: targetName, service: apex, objects });
+    checkMetrics(analysis, at, add, { namespace, target: targetName, service: apex, objects, profile });
     checkNamed(arr(analysis.webhooks), 'webhook', 'webhooks', at, add);
     checkNamed(arr(analysis.alerts), 'alert', 'alerts', at, add);
     arr(analysis.alerts)?.forEach((a, i) => {
@@ -245,6 +221,7 @@ interface MetricContext {
   target: string | undefined;
   service: string | undefined;
   objects: readonly BundleObject[];
+  profile: ManifestProfile;
 }
 
 function checkMetrics(
@@ -300,6 +277,7 @@ function checkMetrics(
     let query: string | undefined;
     let queryPath: PathSegment[] = p('query');
     let label = 'query';
+    let render = metricProviderManifests[defaultMetricProvider].render;
     if (hasRef && !hasQuery && !builtin) {
       const ref = obj(metric.templateRef);
       const refName = str(ref?.name);
@@ -317,6 +295,11 @@ function checkMetrics(
         return;
       }
       query = str(obj(template.raw.spec)?.query);
+      // The template's query language: its provider type's renderer (a type the profile rejects is zod's to report).
+      const type = obj(obj(template.raw.spec)?.provider)?.type ?? defaultMetricProvider;
+      if (isMetricProviderType(type) && ctx.profile.metricProviders.includes(type))
+        render = metricProviderManifests[type].render;
+      else if (type !== defaultMetricProvider) return;
       queryPath = p('templateRef');
       label = `MetricTemplate \`${refNs}/${refName}\` query`;
     } else if (hasQuery && !hasRef && !builtin) {
@@ -329,7 +312,7 @@ function checkMetrics(
     const variables = obj(metric.templateVariables) ?? {};
     const stringVariables: Record<string, string> = {};
     for (const [k, v] of Object.entries(variables)) if (typeof v === 'string') stringVariables[k] = v;
-    const rendered = renderQuery(query, {
+    const rendered = render(query, {
       namespace: ctx.namespace,
       target: ctx.target,
       interval: intervalText,

@@ -9,6 +9,8 @@ import type {
   ThresholdRange,
 } from '../plan.js';
 import { linearWeights } from '../weights.js';
+import { defaultRouter } from '../../integrations/traffic/manifests.js';
+import { defaultMetricProvider, type MetricProviderType } from '../../integrations/metrics/manifests.js';
 import { defaultNamespace } from './checks.js';
 import { compileApprovers } from './schema-approvers.js';
 import { formatDuration, parseGoDuration } from './duration.js';
@@ -149,7 +151,7 @@ export function compileReleasePlan(
   return {
     target: { kind: 'Deployment', name: spec.targetRef.name, namespace },
     images: { ...images },
-    provider: spec.provider ?? 'istio',
+    provider: spec.provider ?? defaultRouter,
     intervalMs,
     interval: formatDuration(intervalMs),
     threshold: analysis?.threshold ?? flaggerDefaults.threshold,
@@ -219,7 +221,7 @@ export function compileRouterSpec(bundle: ParsedCanaryBundle): RouterSpec {
   const service = compileServiceSpec(bundle);
   const strategy = compileStrategy(analysisOf(bundle));
   return {
-    provider: bundle.canary.spec.provider ?? 'istio',
+    provider: bundle.canary.spec.provider ?? defaultRouter,
     service,
     abMatch: strategy.kind === 'ab-testing' ? mergeMatchConditions(strategy.match, service.match) : [],
   };
@@ -248,7 +250,7 @@ export function compileMetricTemplates(bundle: ParsedCanaryBundle): MetricTempla
       name: t.metadata.name,
       namespace: t.metadata.namespace ?? namespace,
       provider: {
-        type: 'prometheus',
+        type: (p?.type as MetricProviderType | undefined) ?? defaultMetricProvider,
         ...(p?.address !== undefined ? { address: p.address } : {}),
         ...(headers ? { headers } : {}),
         ...(p?.secretRef ? { secretRef: { name: p.secretRef.name } } : {}),

@@ -4,6 +4,16 @@
 // Rules that span fields (strategy, references, provider-specific fields) live in checks.ts. PURE.
 import { z } from 'zod';
 import { approversSchema } from './schema-approvers.js';
+import { routerNames, type RouterProvider } from '../../integrations/traffic/manifests.js';
+import {
+  defaultMetricProvider,
+  isMetricProviderType,
+  metricProviderManifests,
+  metricProviderTypes,
+  type MetricProviderType,
+} from '../../integrations/metrics/manifests.js';
+import type { MetricProviderManifest } from '../../integrations/metrics/metric-provider-manifest.js';
+import { credentialHeader, providerFields } from '../../integrations/metrics/prometheus/manifest.js';
 import { hookTypes } from '../plan.js';
 import {
   dnsLabel,
@@ -33,10 +43,27 @@ import {
 
 export const flaggerApiVersion = 'flagger.app/v1beta1';
 
-export const supportedProviders = ['istio', 'gatewayapi:v1'] as const;
-export type RouterProvider = (typeof supportedProviders)[number];
+/**
+ * Which routers and metric provider types a validation accepts. `currentProfile`: the registries
+ * (src/integrations/traffic/manifests.ts, src/integrations/metrics/manifests.ts). `legacyProfile`: what the version
+ * before the registries accepted — the release workflow's LEGACY input path validates with it, so a release started
+ * then replays exactly as it ran (a spec it rejected is still rejected, with the same message).
+ */
+export interface ManifestProfile {
+  routers: readonly RouterProvider[];
+  metricProviders: readonly MetricProviderType[];
+}
+export const currentProfile: ManifestProfile = { routers: routerNames, metricProviders: metricProviderTypes };
+export const legacyProfile: ManifestProfile = {
+  routers: ['istio', 'gatewayapi:v1'],
+  metricProviders: ['prometheus'],
+};
 
-/** Routers Flagger has and Fledge has not (yet), named in the error. */
+/** Every registered router (derived from the router registry). */
+export const supportedProviders: readonly RouterProvider[] = routerNames;
+export type { RouterProvider };
+
+/** Routers Flagger has, named in the error when Fledge does not support them (yet). */
 export const flaggerOnlyRouters = [
   'linkerd',
   'smi',
@@ -53,29 +80,31 @@ export const flaggerOnlyRouters = [
   'kubernetes',
 ] as const;
 
-const supportedList = supportedProviders.join(', ');
-
 /**
  * `spec.provider`. Omitted → `istio` (Flagger's default `-mesh-provider`). `gatewayapi:v1beta1` and plain
  * `gatewayapi` are rejected with a hint: Fledge writes gateway.networking.k8s.io/v1 HTTPRoutes only, so the
  * spelling must say v1 (and the cluster must serve Gateway API ≥ v1.0).
  */
-export const providerSchema = z
-  .string()
-  .superRefine((value, ctx) => {
-    if ((supportedProviders as readonly string[]).includes(value)) return;
-    const base = value.split(':')[0] ?? value;
-    let message: string;
-    if (base === 'gatewayapi') {
-      message = `provider \`${value}\` is ${notSupportedYet}: it writes gateway.networking.k8s.io/v1 HTTPRoutes, so write \`gatewayapi:v1\` (needs Gateway API >= v1.0 CRDs); supported: ${supportedList}`;
-    } else if ((flaggerOnlyRouters as readonly string[]).includes(base)) {
-      message = `provider \`${value}\` is a Flagger router Fledge does not support yet; supported: ${supportedList}`;
-    } else {
-      message = `unknown provider \`${value}\`; supported: ${supportedList}`;
-    }
-    ctx.addIssue({ code: 'custom', message });
-  })
-  .transform((value) => value as RouterProvider);
+function providerSchemaFor(profile: ManifestProfile) {
+  const supportedList = profile.routers.join(', ');
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      if ((profile.routers as readonly string[]).includes(value)) return;
+      const base = value.split(':')[0] ?? value;
+      let message: string;
+      if (base === 'gatewayapi') {
+        message = `provider \`${value}\` is ${notSupportedYet}: it writes gateway.networking.k8s.io/v1 HTTPRoutes, so write \`gatewayapi:v1\` (needs Gateway API >= v1.0 CRDs); supported: ${supportedList}`;
+      } else if ((flaggerOnlyRouters as readonly string[]).includes(base)) {
+        message = `provider \`${value}\` is a Flagger router Fledge does not support yet; supported: ${supportedList}`;
+      } else {
+        message = `unknown provider \`${value}\`; supported: ${supportedList}`;
+      }
+      ctx.addIssue({ code: 'custom', message });
+    })
+    .transform((value) => value as RouterProvider);
+}
+export const providerSchema = providerSchemaFor(currentProfile);
 
 const targetRefSchema = z
   .strictObject({
@@ -176,7 +205,7 @@ const serviceSchema = z.strictObject({
   unmanagedMetadata: notYet(),
 });
 
-export const builtinMetricNames = ['request-success-rate', 'request-duration'] as const;
+export { builtinMetricNames } from '../../integrations/traffic/router-manifest.js';
 
 const metricSchema = z.strictObject({
   name: z.string().min(1),
@@ -271,48 +300,54 @@ export const fledgeExtensionSchema = z.strictObject({
   approvers: approversSchema.optional(),
 });
 
-export const canarySpecSchema = z.strictObject({
-  provider: providerSchema.optional(),
-  metricsServer: notYet(
-    "built-in metrics use the worker's Prometheus; use a MetricTemplate with provider.address for another one",
-  ),
-  targetRef: targetRefSchema,
-  autoscalerRef: autoscalerRefSchema.optional(),
-  ingressRef: notYet('NGINX ingress router'),
-  routeRef: notYet('APISIX router'),
-  upstreamRef: notYet('Gloo router'),
-  service: serviceSchema,
-  analysis: analysisSchema.optional(),
-  /** Deprecated by Flagger: same as `analysis` (both at once is an error). */
-  canaryAnalysis: analysisSchema.optional(),
-  progressDeadlineSeconds: z.int().min(1).optional(),
-  skipAnalysis: z.boolean().optional(),
-  /** Flagger reverts the target when its Canary object is deleted; Fledge has no Canary object in the cluster. */
-  revertOnDeletion: notYet('Fledge keeps no Canary object in the cluster whose deletion it could watch'),
-  /** `true`: Fledge refuses to start a release of a suspended Canary. */
-  suspend: z
-    .boolean()
-    .refine((suspended) => !suspended, {
-      message:
-        'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)',
-    })
-    .optional(),
-  fledge: fledgeExtensionSchema.optional(),
-});
+function canarySpecSchemaFor(profile: ManifestProfile) {
+  return z.strictObject({
+    provider: providerSchemaFor(profile).optional(),
+    metricsServer: notYet(
+      "built-in metrics use the worker's Prometheus; use a MetricTemplate with provider.address for another one",
+    ),
+    targetRef: targetRefSchema,
+    autoscalerRef: autoscalerRefSchema.optional(),
+    ingressRef: notYet('NGINX ingress router'),
+    routeRef: notYet('APISIX router'),
+    upstreamRef: notYet('Gloo router'),
+    service: serviceSchema,
+    analysis: analysisSchema.optional(),
+    /** Deprecated by Flagger: same as `analysis` (both at once is an error). */
+    canaryAnalysis: analysisSchema.optional(),
+    progressDeadlineSeconds: z.int().min(1).optional(),
+    skipAnalysis: z.boolean().optional(),
+    /** Flagger reverts the target when its Canary object is deleted; Fledge has no Canary object in the cluster. */
+    revertOnDeletion: notYet('Fledge keeps no Canary object in the cluster whose deletion it could watch'),
+    /** `true`: Fledge refuses to start a release of a suspended Canary. */
+    suspend: z
+      .boolean()
+      .refine((suspended) => !suspended, {
+        message:
+          'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)',
+      })
+      .optional(),
+    fledge: fledgeExtensionSchema.optional(),
+  });
+}
+export const canarySpecSchema = canarySpecSchemaFor(currentProfile);
 
 const statusIgnored = z.unknown().optional();
 
-export const canarySchema = z.strictObject({
-  apiVersion: z.literal(flaggerApiVersion),
-  kind: z.literal('Canary'),
-  metadata: objectMeta(),
-  spec: canarySpecSchema,
-  /** Written by Flagger's controller; accepted (so `kubectl get -o yaml` output validates) and ignored. */
-  status: statusIgnored,
-});
+function canarySchemaOf(profile: ManifestProfile) {
+  return z.strictObject({
+    apiVersion: z.literal(flaggerApiVersion),
+    kind: z.literal('Canary'),
+    metadata: objectMeta(),
+    spec: canarySpecSchemaFor(profile),
+    /** Written by Flagger's controller; accepted (so `kubectl get -o yaml` output validates) and ignored. */
+    status: statusIgnored,
+  });
+}
+export const canarySchema = canarySchemaOf(currentProfile);
 
-/** Metric provider types Flagger has and Fledge has not (yet). */
-const flaggerOnlyMetricProviders = [
+/** Metric provider types Flagger has, named in the error when Fledge does not support them (yet). */
+const flaggerMetricProviders = [
   'datadog',
   'cloudwatch',
   'newrelic',
@@ -325,65 +360,69 @@ const flaggerOnlyMetricProviders = [
   'externalmetrics',
 ];
 
-export const metricTemplateSchema = z.strictObject({
-  apiVersion: z.literal(flaggerApiVersion),
-  kind: z.literal('MetricTemplate'),
-  metadata: objectMeta(),
-  spec: z.strictObject({
-    provider: z
-      .strictObject({
-        /** Default `prometheus`. */
-        type: z
-          .string()
-          .superRefine((type, ctx) => {
-            if (type === 'prometheus') return;
-            ctx.addIssue({
-              code: 'custom',
-              message: flaggerOnlyMetricProviders.includes(type)
-                ? `metric provider \`${type}\` is ${notSupportedYet} (supported: prometheus)`
-                : `unknown metric provider \`${type}\` (supported: prometheus)`,
-            });
-          })
-          .optional(),
-        /** Prometheus base URL; omitted → the worker's Prometheus. */
-        address: httpUrl.optional(),
-        /**
-         * HTTP headers sent with each query (Go http.Header: name → values). Not for credentials: the spec travels
-         * in workflow history, so credential-like headers are refused here (use secretRef).
-         */
-        headers: z
-          .record(z.string(), z.array(z.string()))
-          .superRefine((headers, ctx) => {
-            for (const name of Object.keys(headers))
-              if (credentialHeader(name))
-                ctx.addIssue({
-                  code: 'custom',
-                  path: [name],
-                  message: `header ${JSON.stringify(name.slice(0, 64))} looks like a credential: credentials never go in the spec (it is kept in workflow history); put them in a Secret and use provider.secretRef`,
-                });
-          })
-          .optional(),
-        /** Credentials resolved by the worker (mounted Secret or env), never in the spec or history. */
-        secretRef: z.strictObject({ name: objectName }).optional(),
-        region: notYet('only used by CloudWatch'),
-        insecureSkipVerify: notYet(),
-      })
-      .optional(),
-    query: z.string().min(1),
-  }),
-  status: statusIgnored,
-});
+/**
+ * A MetricTemplate's `spec.provider`: the shape of Flagger's fields (prometheus/manifest.ts), a `type` from the
+ * metrics provider registry (default `prometheus`), then that type's own rules (its manifest's `rules`).
+ */
+function metricProviderBlockFor(profile: ManifestProfile) {
+  const supported = profile.metricProviders.join(', ');
+  return z
+    .strictObject({
+      /** Default `prometheus`. */
+      type: z
+        .string()
+        .superRefine((type, ctx) => {
+          if ((profile.metricProviders as readonly string[]).includes(type)) return;
+          ctx.addIssue({
+            code: 'custom',
+            message: flaggerMetricProviders.includes(type)
+              ? `metric provider \`${type}\` is ${notSupportedYet} (supported: ${supported})`
+              : `unknown metric provider \`${type}\` (supported: ${supported})`,
+          });
+        })
+        .optional(),
+      ...providerFields,
+    })
+    .superRefine((block, ctx) => {
+      const type = block.type ?? defaultMetricProvider;
+      if (!(profile.metricProviders as readonly string[]).includes(type) || !isMetricProviderType(type))
+        return;
+      const rules: z.ZodType | undefined = (metricProviderManifests[type] as MetricProviderManifest).rules;
+      const checked = rules?.safeParse(block);
+      for (const issue of checked?.success === false ? checked.error.issues : [])
+        if (issue.code !== 'unrecognized_keys')
+          ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
+    });
+}
+
+function metricTemplateSchemaOf(profile: ManifestProfile) {
+  return z.strictObject({
+    apiVersion: z.literal(flaggerApiVersion),
+    kind: z.literal('MetricTemplate'),
+    metadata: objectMeta(),
+    spec: z.strictObject({
+      provider: metricProviderBlockFor(profile).optional(),
+      query: z.string().min(1),
+    }),
+    status: statusIgnored,
+  });
+}
+export const metricTemplateSchema = metricTemplateSchemaOf(currentProfile);
+
+/** The Canary and MetricTemplate schemas of a profile (built once per profile). */
+const schemasByProfile = new Map<ManifestProfile, { canary: z.ZodType; metricTemplate: z.ZodType }>();
+export function schemasFor(profile: ManifestProfile): { canary: z.ZodType; metricTemplate: z.ZodType } {
+  if (profile === currentProfile) return { canary: canarySchema, metricTemplate: metricTemplateSchema };
+  let s = schemasByProfile.get(profile);
+  if (!s) {
+    s = { canary: canarySchemaOf(profile), metricTemplate: metricTemplateSchemaOf(profile) };
+    schemasByProfile.set(profile, s);
+  }
+  return s;
+}
 
 /** Header names that carry credentials (refused in MetricTemplate headers: use secretRef). */
-export function credentialHeader(name: string): boolean {
-  const n = name.toLowerCase();
-  return (
-    n === 'authorization' ||
-    n === 'proxy-authorization' ||
-    n === 'cookie' ||
-    /token|secret|password|passwd|api[-_]?key|credential|session|auth/.test(n)
-  );
-}
+export { credentialHeader };
 
 /** Alert provider types Flagger has and Fledge has not (yet). `webhook` is Fledge's own (generic JSON). */
 const flaggerOnlyAlertProviders = ['discord', 'rocket', 'gchat'];

@@ -1,7 +1,8 @@
 // What the spec compiles to besides the ReleasePlan: router/service settings for the traffic and Kubernetes
 // layers, metric templates for the metrics layer, alert routes for the notifiers. Plain JSON. PURE.
 import type { ReleasePlan } from '../plan.js';
-import type { RouterProvider } from './schema.js';
+import type { RouterProvider } from '../../integrations/traffic/manifests.js';
+import type { MetricProviderType } from '../../integrations/metrics/manifests.js';
 import type {
   CorsPolicy,
   HeaderOperations,
@@ -13,7 +14,8 @@ import type {
   TrafficPolicy,
 } from './schema-router.js';
 
-export type { RouterProvider } from './schema.js';
+export type { RouterProvider } from '../../integrations/traffic/manifests.js';
+export type { MetricProviderType } from '../../integrations/metrics/manifests.js';
 export type {
   CorsPolicy,
   HeaderOperations,
@@ -91,8 +93,9 @@ export interface MetricTemplateDefinition {
   name: string;
   namespace: string;
   provider: {
-    type: 'prometheus';
-    /** Prometheus base URL; undefined = the worker's Prometheus. */
+    /** The registered provider type (src/integrations/metrics/manifests.ts); default `prometheus`. */
+    type: MetricProviderType;
+    /** The provider's base URL; undefined = its default (the worker's Prometheus, Datadog's API). */
     address?: string;
     /** Extra request headers (multiple values joined with ", "); never credentials. */
     headers?: Record<string, string>;

@@ -6,10 +6,11 @@ import { issuePath, type SpecIssue, type SpecResult } from './errors.js';
 import { canaryNamespaceOf, checkCanary, type BundleObject } from './checks.js';
 import {
   alertProviderSchema,
-  canarySchema,
+  currentProfile,
   flaggerApiVersion,
-  metricTemplateSchema,
+  schemasFor,
   type AlertProviderManifest,
+  type ManifestProfile,
   type CanaryManifest,
   type MetricTemplateManifest,
 } from './schema.js';
@@ -26,11 +27,10 @@ export interface ParsedCanaryBundle {
 const bundleKinds = ['Canary', 'MetricTemplate', 'AlertProvider'] as const;
 type BundleKind = (typeof bundleKinds)[number];
 
-const schemas: Record<BundleKind, z.ZodType> = {
-  Canary: canarySchema,
-  MetricTemplate: metricTemplateSchema,
-  AlertProvider: alertProviderSchema,
-};
+function schemasOf(profile: ManifestProfile): Record<BundleKind, z.ZodType> {
+  const { canary, metricTemplate } = schemasFor(profile);
+  return { Canary: canary, MetricTemplate: metricTemplate, AlertProvider: alertProviderSchema };
+}
 
 function field(doc: unknown, key: string): unknown {
   return typeof doc === 'object' && doc !== null && !Array.isArray(doc)
@@ -44,7 +44,9 @@ function field(doc: unknown, key: string): unknown {
  */
 export function validateDocuments(
   docs: readonly unknown[],
+  profile: ManifestProfile = currentProfile,
 ): { ok: true; value: ParsedCanaryBundle } | { ok: false; issues: SpecIssue[] } {
+  const schemas = schemasOf(profile);
   const issues: SpecIssue[] = [];
   const parsed: Array<{ kind: BundleKind; doc: number; value: unknown }> = [];
   const canaryDocs: number[] = [];
@@ -128,7 +130,8 @@ export function validateDocuments(
     objects.push(object);
   });
 
-  if (firstCanary !== undefined) issues.push(...checkCanary(docs[firstCanary], firstCanary, objects));
+  if (firstCanary !== undefined)
+    issues.push(...checkCanary(docs[firstCanary], firstCanary, objects, profile));
 
   if (issues.length > 0) return { ok: false, issues };
   const canary = parsed.find((p) => p.kind === 'Canary')?.value as CanaryManifest;
@@ -151,7 +154,10 @@ export function validateDocuments(
  * Validates a bundle given as plain objects (the workflow's JSON input: the documents of the YAML file, without
  * empty ones). Same rules and messages as `parseCanaryYaml`, without line numbers.
  */
-export function validateCanaryBundle(docs: readonly unknown[]): SpecResult<ParsedCanaryBundle> {
+export function validateCanaryBundle(
+  docs: readonly unknown[],
+  opts: { profile?: ManifestProfile } = {},
+): SpecResult<ParsedCanaryBundle> {
   // The type says array; workflow input is untrusted JSON, so check anyway.
   if (!Array.isArray(docs))
     return {
@@ -159,7 +165,7 @@ export function validateCanaryBundle(docs: readonly unknown[]): SpecResult<Parse
       errors: [{ path: '', message: `expected a list of documents, got ${typeName(docs)}` }],
     };
   const nonEmpty = docs.filter((d) => d !== null && d !== undefined);
-  const result = validateDocuments(nonEmpty);
+  const result = validateDocuments(nonEmpty, opts.profile);
   if (result.ok) return result;
   return {
     ok: false,

@@ -1,5 +1,6 @@
 // The TrafficRouter port: how a release moves traffic between `<svc>-primary` and `<svc>-canary`.
 import type { ReleaseContext } from '../../domain/context.js';
+import type { RouterProvider } from './manifests.js';
 
 export interface RouteWeights {
   primaryWeight: number;
@@ -33,7 +34,7 @@ export interface RouterTarget {
 }
 
 export interface TrafficRouter {
-  readonly kind: 'istio' | 'gatewayapi:v1';
+  readonly kind: RouterProvider;
   /** Ensures the routing objects exist; new objects start at 100% primary. Existing weights are kept. */
   reconcile(target: RouterTarget): Promise<void>;
   /** Writes the weights and returns what the apiserver holds afterwards (read back). */

@@ -317,9 +317,9 @@ const cases: Case[] = [
   {
     name: 'templateRef to a MetricTemplate of another provider',
     change: (t) =>
-      metricWithRef('latency')(t) + template('latency').replace('type: prometheus', 'type: datadog #!'),
+      metricWithRef('latency')(t) + template('latency').replace('type: prometheus', 'type: newrelic #!'),
     path: 'doc[1].spec.provider.type',
-    message: 'metric provider `datadog` is not supported yet by Fledge (supported: prometheus)',
+    message: 'metric provider `newrelic` is not supported yet by Fledge (supported: prometheus, datadog)',
   },
   {
     name: 'template variable without a value',
@@ -711,61 +711,57 @@ describe('providers', () => {
   it.each<[string, string]>([
     [
       'linkerd',
-      'provider `linkerd` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `linkerd` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'nginx',
-      'provider `nginx` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `nginx` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'contour',
-      'provider `contour` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `contour` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'gloo',
-      'provider `gloo` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `gloo` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'traefik',
-      'provider `traefik` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `traefik` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'appmesh:v1beta2',
-      'provider `appmesh:v1beta2` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `appmesh:v1beta2` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'smi:v1alpha3',
-      'provider `smi:v1alpha3` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `smi:v1alpha3` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'kuma',
-      'provider `kuma` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `kuma` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'osm',
-      'provider `osm` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `osm` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'apisix',
-      'provider `apisix` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `apisix` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'skipper',
-      'provider `skipper` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `skipper` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'knative',
-      'provider `knative` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
-    ],
-    [
-      'kubernetes',
-      'provider `kubernetes` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+      'provider `knative` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
     ],
     [
       'gatewayapi:v1beta1',
-      'provider `gatewayapi:v1beta1` is not supported yet by Fledge: it writes gateway.networking.k8s.io/v1 HTTPRoutes, so write `gatewayapi:v1` (needs Gateway API >= v1.0 CRDs); supported: istio, gatewayapi:v1',
+      'provider `gatewayapi:v1beta1` is not supported yet by Fledge: it writes gateway.networking.k8s.io/v1 HTTPRoutes, so write `gatewayapi:v1` (needs Gateway API >= v1.0 CRDs); supported: istio, gatewayapi:v1, kubernetes',
     ],
-    ['envoy', 'unknown provider `envoy`; supported: istio, gatewayapi:v1'],
+    ['envoy', 'unknown provider `envoy`; supported: istio, gatewayapi:v1, kubernetes'],
   ])('%s is rejected, naming the router', (provider, message) => {
     const text = base.replace('provider: istio', `provider: ${provider}`);
     const result = parseCanaryYaml(text);

@@ -42,7 +42,7 @@ describe('several errors at once, with lines', () => {
         6,
         3,
         'spec.provider',
-        'provider `linkerd` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1',
+        'provider `linkerd` is a Flagger router Fledge does not support yet; supported: istio, gatewayapi:v1, kubernetes',
       ),
       e(8, 5, 'spec.targetRef.kind', 'kind DaemonSet is not supported yet by Fledge (supported: Deployment)'),
       e(11, 5, 'spec.service.port', 'expected number, got string'),

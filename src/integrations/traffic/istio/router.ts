@@ -1,0 +1,150 @@
+// TrafficRouter for Istio: a VirtualService `<svc>` with weighted routes to `<svc>-primary`/`<svc>-canary`,
+// optional A/B match route and mirroring, carrying the Canary's service settings (service.match, timeout,
+// retries, headers, corsPolicy, rewrite, gateways, hosts); DestinationRules `<svc>-primary`/`<svc>-canary`
+// carry `service.trafficPolicy`. Server-side apply (field manager "fledge"); weights are read back from the
+// apply response, so a weight change costs one request.
+import type * as k8s from '@kubernetes/client-node';
+import { applyCustomObject, readCustomObject, type CustomResourceRef } from '../../kubernetes/client.js';
+import type { RequestBudget } from '../../kubernetes/budget.js';
+import type { RouteWeights, RouterTarget, TrafficRouter } from '../router.js';
+
+interface Destination {
+  destination: { host: string; port?: { number: number } };
+  weight?: number;
+}
+interface HttpRoute {
+  name?: string;
+  match?: Array<Record<string, unknown>>;
+  route: Destination[];
+  mirror?: { host: string; port?: { number: number } };
+  mirrorPercentage?: { value: number };
+  [option: string]: unknown;
+}
+interface VirtualService {
+  spec?: { http?: HttpRoute[] };
+}
+
+const vsRef = (t: RouterTarget) => ({
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'virtualservices',
+  namespace: t.namespace,
+  name: t.service,
+});
+const drRef = (t: RouterTarget, host: string) => ({
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+  namespace: t.namespace,
+  name: host,
+});
+const managed = { 'app.kubernetes.io/managed-by': 'fledge' };
+
+/** Per-route settings from the Canary's service block (Istio HTTPRoute fields). */
+function routeSettings(t: RouterTarget): Record<string, unknown> {
+  const o = t.options ?? {};
+  return {
+    ...(o.rewrite ? { rewrite: o.rewrite } : {}),
+    ...(o.timeout ? { timeout: o.timeout } : {}),
+    ...(o.retries ? { retries: o.retries } : {}),
+    ...(o.headers ? { headers: o.headers } : {}),
+    ...(o.corsPolicy ? { corsPolicy: o.corsPolicy } : {}),
+  };
+}
+
+export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
+  const primary = `${t.service}-primary`;
+  const canary = `${t.service}-canary`;
+  const dest = (host: string, weight: number): Destination => ({
+    destination: { host, port: { number: t.port } },
+    weight,
+  });
+  const serviceMatch = t.options?.match && t.options.match.length > 0 ? { match: t.options.match } : {};
+  const main: HttpRoute = {
+    name: 'primary',
+    ...serviceMatch,
+    ...routeSettings(t),
+    route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)],
+  };
+  if (w.mirrorPercent !== null) {
+    main.mirror = { host: canary, port: { number: t.port } };
+    main.mirrorPercentage = { value: w.mirrorPercent };
+  }
+  const http: HttpRoute[] = [];
+  if (w.abMatch && t.match && t.match.length > 0) {
+    // The A/B match conditions are already merged with service.match by the spec compiler.
+    http.push({ name: 'canary', match: t.match, ...routeSettings(t), route: [dest(canary, 100)] });
+  }
+  http.push(main);
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: t.service, namespace: t.namespace, labels: managed },
+    spec: {
+      hosts: [t.service, ...(t.hosts ?? [])],
+      ...(t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
+      http,
+    },
+  };
+}
+
+export function buildDestinationRule(t: RouterTarget, host: string): object {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: host, namespace: t.namespace, labels: managed },
+    spec: { host, ...(t.options?.trafficPolicy ? { trafficPolicy: t.options.trafficPolicy } : {}) },
+  };
+}
+
+export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteWeights {
+  const http = vs.spec?.http ?? [];
+  const isCanaryOnly = (r: HttpRoute): boolean =>
+    r.name === 'canary' ||
+    (r.route.length === 1 && r.route[0]?.destination.host.startsWith(`${t.service}-canary`) === true);
+  const main = http.find((r) => !isCanaryOnly(r)) ?? http[http.length - 1];
+  const weightOf = (suffix: string): number =>
+    main?.route.find(
+      (d) =>
+        d.destination.host === `${t.service}${suffix}` ||
+        d.destination.host.startsWith(`${t.service}${suffix}.`),
+    )?.weight ?? 0;
+  return {
+    primaryWeight: weightOf('-primary'),
+    canaryWeight: weightOf('-canary'),
+    mirrorPercent: main?.mirror ? (main.mirrorPercentage?.value ?? 100) : null,
+    abMatch: http.some((r) => r !== main && isCanaryOnly(r)),
+  };
+}
+
+/** Every request goes through `budget` (the worker's shared QPS/burst limit, 429 Retry-After). */
+export function createIstioRouter(custom: k8s.CustomObjectsApi, budget: RequestBudget): TrafficRouter {
+  const apply = <T extends object>(ref: CustomResourceRef, body: object): Promise<T> =>
+    budget.call(() => applyCustomObject<T>(custom, ref, body));
+  const read = <T extends object>(ref: CustomResourceRef): Promise<T | undefined> =>
+    budget.call(() => readCustomObject<T>(custom, ref));
+  const router: TrafficRouter = {
+    kind: 'istio',
+    async reconcile(t) {
+      for (const host of [`${t.service}-primary`, `${t.service}-canary`]) {
+        await apply(drRef(t, host), buildDestinationRule(t, host));
+      }
+      const existing = await read<VirtualService>(vsRef(t));
+      const weights = existing
+        ? parseVirtualService(t, existing)
+        : { primaryWeight: 100, canaryWeight: 0, mirrorPercent: null, abMatch: false };
+      await apply(vsRef(t), buildVirtualService(t, weights));
+    },
+    async setRoutes(t, w) {
+      // The apply response is the object as stored: the read-back costs no extra request.
+      const stored = await apply<VirtualService>(vsRef(t), buildVirtualService(t, w));
+      return parseVirtualService(t, stored);
+    },
+    async getRoutes(t) {
+      const vs = await read<VirtualService>(vsRef(t));
+      if (!vs) throw new Error(`VirtualService ${t.namespace}/${t.service} not found`);
+      return parseVirtualService(t, vs);
+    },
+  };
+  return router;
+}
