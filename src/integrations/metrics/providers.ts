@@ -3,6 +3,7 @@
 // MetricsProvider (createMetricsProvider) sends each check to its provider: a MetricTemplate check to its template's
 // type, a built-in check (the router's query) or an inline query to Prometheus, as Flagger does.
 import type { SecretSource } from '../secrets.js';
+import { datadogProvider } from './datadog/index.js';
 import { defaultMetricProvider, isMetricProviderType, type MetricProviderType } from './manifests.js';
 import { createPrometheusProvider } from './prometheus/provider.js';
 import type { MetricsProvider } from './provider.js';
@@ -16,6 +17,7 @@ export interface MetricProviderOptions {
 
 export const metricProviderFactories = {
   prometheus: (o) => createPrometheusProvider(o.prometheusUrl, { secrets: o.secrets }),
+  datadog: (o) => datadogProvider.create({ secrets: o.secrets }),
 } as const satisfies Record<MetricProviderType, (o: MetricProviderOptions) => MetricsProvider>;
 
 /** One MetricsProvider that dispatches each check by its template's provider type. */
