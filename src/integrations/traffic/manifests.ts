@@ -5,11 +5,13 @@
 // PURE: no clients (eslint fences this file like domain code).
 import { gatewayApiManifest } from './gateway-api/manifest.js';
 import { istioManifest } from './istio/manifest.js';
+import { kubernetesManifest } from './kubernetes/manifest.js';
 import type { RouterManifest } from './router-manifest.js';
 
 export const routerManifests = {
   istio: istioManifest,
   'gatewayapi:v1': gatewayApiManifest,
+  kubernetes: kubernetesManifest,
 } as const satisfies Record<string, RouterManifest>;
 
 /** A `spec.provider` Fledge supports. */

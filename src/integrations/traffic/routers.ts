@@ -5,6 +5,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { RequestBudget } from '../kubernetes/budget.js';
 import { createGatewayApiRouter } from './gateway-api/router.js';
 import { createIstioRouter } from './istio/router.js';
+import { createKubernetesRouter } from './kubernetes/router.js';
 import type { RouterProvider } from './manifests.js';
 import type { TrafficRouter } from './router.js';
 
@@ -16,6 +17,7 @@ export interface RouterClients {
 export const routerFactories = {
   istio: (c) => createIstioRouter(c.custom, c.budget),
   'gatewayapi:v1': (c) => createGatewayApiRouter(c.custom, c.budget),
+  kubernetes: () => createKubernetesRouter(),
 } as const satisfies Record<RouterProvider, (clients: RouterClients) => TrafficRouter>;
 
 /** One TrafficRouter per registered provider. */
