@@ -25,7 +25,7 @@ import {
   type SubmitRequest,
   type SubmitResponse,
 } from './workflows/lane.js';
-import type { ReleaseInput } from './workflows/prepare.js';
+import { compiledReleaseInput, type CompiledReleaseInput } from './domain/compiled.js';
 import type { ReleaseResult } from './domain/result.js';
 import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
 import { staticDetails, staticSummary } from './workflows/visibility.js';
@@ -113,7 +113,10 @@ export interface SubmitOptions {
   limits?: Partial<YamlLimits>;
 }
 
-/** A release input that passed validation: the plain JSON documents the workflow receives, and what they compile to. */
+/**
+ * A release input that passed validation: the plain JSON documents and what they compile to. The release workflow
+ * receives the compiled result (`releaseInputFor`), not the documents to compile.
+ */
 export interface CheckedRelease {
   bundle: ParsedCanaryBundle;
   compiled: CompiledRelease;
@@ -140,6 +143,24 @@ export function checkRelease(opts: {
     throw new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
   }
   return { bundle: parsed.value, compiled: compileRelease(parsed.value, opts.images) };
+}
+
+/**
+ * The release workflow's input for a checked release: the compiled plan and activity context in a versioned envelope
+ * (src/domain/compiled.ts). What `submitRelease` sends, and what `fledge validate --workflow-input` prints for
+ * `temporal workflow start` and the Web UI.
+ */
+export function releaseInputFor(
+  checked: CheckedRelease,
+  images: Record<string, string>,
+  initiator: string,
+): CompiledReleaseInput {
+  const { plan } = checked.compiled;
+  return compiledReleaseInput(checked, {
+    images,
+    initiator,
+    summary: staticSummary(plan.target, images, plan.strategy.kind),
+  });
 }
 
 /** Which run a retry re-runs, and who asked for it and why. */
@@ -207,7 +228,8 @@ export async function submitRelease(
   cfg: FledgeConfig,
   opts: SubmitOptions,
 ): Promise<Submitted> {
-  const { bundle, compiled } = opts.checked ?? checkRelease(opts);
+  const checked = opts.checked ?? checkRelease(opts);
+  const { compiled } = checked;
   const target = { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name };
   // Bounded authority: refused before anything is started (the worker checks again before any write).
   const violations = checkReleasePolicy(cfg.policy ?? defaultReleasePolicy, {
@@ -226,11 +248,9 @@ export async function submitRelease(
       if (!(e instanceof WorkflowNotFoundError)) throw e;
     }
   }
-  const input: ReleaseInput = {
-    documents: bundle.documents,
-    images: opts.images,
-    initiator: opts.initiator,
-  };
+  // Validated and compiled here, on the client: the workflow only checks the envelope's structure, so validation
+  // rules and defaults of a newer Fledge never change a release already in flight.
+  const input = releaseInputFor(checked, opts.images, opts.initiator);
   const req: SubmitRequest = {
     releaseId: workflowId,
     input,

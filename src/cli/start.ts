@@ -6,10 +6,16 @@ import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { formatSpecErrors, parseImageArgs } from '../domain/manifest/index.js';
 import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
-import { checkRelease, InvalidReleaseInput, submitRelease, type CheckedRelease } from '../starter.js';
+import {
+  checkRelease,
+  InvalidReleaseInput,
+  releaseInputFor,
+  submitRelease,
+  type CheckedRelease,
+} from '../starter.js';
 import { connectCli } from './connect.js';
 import { CliError, exitCodes } from './errors.js';
-import { defaultActor } from './operate.js';
+import { defaultActor } from './actor.js';
 import { cliConfig, parseActor, parseTimeout, readSpecFile, specLimits } from './options.js';
 import { isJson, out, outputOption, painter, printJson, safe, sanitizeDeep, type Painter } from './output.js';
 import { followRelease, outcomeColour, outcomeExitCode, progressLine } from './watch.js';
@@ -182,30 +188,57 @@ export function registerStartCommands(program: Command): void {
     .requiredOption('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
     .option('--max-spec-bytes <bytes>', maxSpecBytesHelp)
+    .option(
+      '--workflow-input',
+      'print the release workflow input (the compiled release, JSON) for `temporal workflow start` or the Web UI; needs --image',
+    )
+    .option('--initiator <who>', 'with --workflow-input: who starts the release (default as for start)')
     .addOption(outputOption())
-    .action((opts: { file: string; image: string[]; maxSpecBytes?: string; output: string }) => {
-      // Images are optional here: the spec alone can be validated. Same checks as `start` (checkRelease).
-      const { compiled } = checkedInput({ ...opts, requireImages: false, context: '' }).checked;
-      if (isJson(opts.output)) {
-        printJson(compiled);
-        return;
-      }
-      const p = out();
-      const plan = compiled.plan;
-      const steps =
-        plan.strategy.kind === 'canary'
-          ? `weights ${plan.strategy.weights.join(', ')}`
-          : `${plan.strategy.iterations} iterations`;
-      console.log(`${safe(opts.file)}: ${p.green('valid')}`);
-      console.log(`  target     ${plan.target.namespace}/${plan.target.name} via ${plan.provider}`);
-      console.log(
-        `  strategy   ${plan.strategy.kind}: ${steps}; interval ${plan.interval}; threshold ${plan.threshold}`,
-      );
-      console.log(`  metrics    ${plan.metrics.map((m) => safe(m.name, 100)).join(', ') || 'none'}`);
-      console.log(
-        `  webhooks   ${plan.hooks.map((h) => `${safe(h.name, 100)} (${h.type})`).join(', ') || 'none'}`,
-      );
-    });
+    .action(
+      (opts: {
+        file: string;
+        image: string[];
+        maxSpecBytes?: string;
+        output: string;
+        workflowInput?: boolean;
+        initiator?: string;
+      }) => {
+        if (opts.workflowInput) {
+          // The input `fledge start` would submit (releaseInputFor): what the workflow runs, validated and compiled.
+          const initiator =
+            opts.initiator !== undefined
+              ? parseActor(opts.initiator, '--initiator')
+              : parseActor(
+                  defaultActor(),
+                  'the default initiator ($FLEDGE_ACTOR, git user.email or <user>@<host>)',
+                );
+          const input = checkedInput({ ...opts, requireImages: true, context: '' });
+          printJson(releaseInputFor(input.checked, input.images, initiator));
+          return;
+        }
+        // Images are optional here: the spec alone can be validated. Same checks as `start` (checkRelease).
+        const { compiled } = checkedInput({ ...opts, requireImages: false, context: '' }).checked;
+        if (isJson(opts.output)) {
+          printJson(compiled);
+          return;
+        }
+        const p = out();
+        const plan = compiled.plan;
+        const steps =
+          plan.strategy.kind === 'canary'
+            ? `weights ${plan.strategy.weights.join(', ')}`
+            : `${plan.strategy.iterations} iterations`;
+        console.log(`${safe(opts.file)}: ${p.green('valid')}`);
+        console.log(`  target     ${plan.target.namespace}/${plan.target.name} via ${plan.provider}`);
+        console.log(
+          `  strategy   ${plan.strategy.kind}: ${steps}; interval ${plan.interval}; threshold ${plan.threshold}`,
+        );
+        console.log(`  metrics    ${plan.metrics.map((m) => safe(m.name, 100)).join(', ') || 'none'}`);
+        console.log(
+          `  webhooks   ${plan.hooks.map((h) => `${safe(h.name, 100)} (${h.type})`).join(', ') || 'none'}`,
+        );
+      },
+    );
 }
 
 /**

@@ -1,17 +1,34 @@
-// From the workflow input (the spec documents as JSON + images) to the plan and the activities' context.
-// Pure and deterministic: the same validation as the CLI runs here again, because the Web UI (or
-// `temporal workflow start`) can start a release with any input.
-import { fnv1a, type ReleaseContext } from '../domain/context.js';
+// From the workflow input to the plan and the activities' context.
+//
+// Current input: a compiled release (src/domain/compiled.ts) — the client validated and compiled the manifest; the
+// workflow only checks the envelope's structure. Validation rules, defaults and the compiler are therefore client
+// code, and changing them never affects the replay of a release in flight.
+//
+// LEGACY input (`{ documents, images, initiator }`, written by Fledge clients before the compiled envelope): the
+// workflow validates and compiles the documents itself, exactly as before, so releases started on the previous
+// version replay and finish. It keeps the manifest's zod schemas and compiler in the workflow bundle.
+// TODO(remove in the next version): drop `prepareLegacyRelease` and its manifest imports once no release started
+// with a legacy input can still be running (docs/operations.md, "Upgrading: what may change between versions").
+import type { ReleaseContext } from '../domain/context.js';
+import {
+  checkCompiledReleaseInput,
+  isLegacyReleaseInput,
+  releaseContextOf,
+  type CarriedRelease,
+  type CompiledContext,
+  type CompiledReleaseInput,
+} from '../domain/compiled.js';
 import type { ReleasePlan } from '../domain/plan.js';
-import type { ReleaseState } from '../domain/state.js';
 // Imported module by module (not through manifest/index.ts) so the YAML parser stays out of the workflow bundle.
 import { compileRelease } from '../domain/manifest/compile.js';
 import { formatSpecErrors, type SpecError } from '../domain/manifest/errors.js';
 import { validateImages } from '../domain/manifest/image.js';
 import type { CompiledRelease } from '../domain/manifest/types.js';
+import { legacyProfile } from '../domain/manifest/schema.js';
 import { validateCanaryBundle } from '../domain/manifest/validate.js';
 
-export interface ReleaseInput {
+/** LEGACY: the release input of Fledge clients before the compiled envelope (remove in the next version). */
+export interface LegacyReleaseInput {
   /** The Canary, MetricTemplate and AlertProvider documents, as JSON (e.g. a parsed multi-document YAML). */
   documents: unknown[];
   /** container name → new image reference. */
@@ -19,20 +36,58 @@ export interface ReleaseInput {
   /** Who started the release (CI job, user). */
   initiator: string;
   /** Set by continue-as-new only. */
-  carried?: {
-    state: ReleaseState;
-    /** The primary's images before this release (for notifications). */
-    previousImages?: Record<string, string>;
-    /** Notifier key → the conversation this release lives in (Slack thread). */
-    threads?: Record<string, { channel: string; ts: string }>;
+  carried?: CarriedRelease;
+}
+
+/** What the release workflow accepts: the compiled envelope, or (legacy, for releases in flight) raw documents. */
+export type ReleaseInput = CompiledReleaseInput | LegacyReleaseInput;
+
+/** The failure type of a legacy input whose documents do not validate (unchanged from the previous version). */
+export const invalidSpecType = 'InvalidSpec';
+
+export type Prepared =
+  | { ok: true; plan: ReleasePlan; ctx: ReleaseContext; legacy: boolean }
+  | { ok: false; type: string; message: string; details: unknown };
+
+/** The plan and context of a release input, or why it cannot run (a non-retryable failure of the workflow). */
+export function prepareInput(input: unknown, workflowId: string): Prepared {
+  if (isLegacyReleaseInput(input)) {
+    const legacy = prepareLegacyRelease(input as LegacyReleaseInput, workflowId);
+    return legacy.ok
+      ? { ok: true, plan: legacy.plan, ctx: legacy.ctx, legacy: true }
+      : { ok: false, type: invalidSpecType, message: legacy.message, details: legacy.errors };
+  }
+  const checked = checkCompiledReleaseInput(input);
+  if (!checked.ok)
+    return {
+      ok: false,
+      type: checked.type,
+      message: checked.message,
+      details: [{ path: checked.path, message: checked.message }],
+    };
+  return {
+    ok: true,
+    plan: checked.input.plan,
+    ctx: withWorkflowId(checked.input.ctx, workflowId),
+    legacy: false,
   };
 }
 
-export type Prepared =
+/** The context with the release's own workflow ID (in the key order the previous version used). */
+function withWorkflowId(compiled: CompiledContext, workflowId: string): ReleaseContext {
+  const { checksum, newImages, ...rest } = compiled;
+  return { ...rest, checksum, workflowId, newImages: { ...newImages } };
+}
+
+export type PreparedLegacy =
   | { ok: true; plan: ReleasePlan; ctx: ReleaseContext; compiled: CompiledRelease }
   | { ok: false; message: string; errors: SpecError[] };
 
-export function prepareRelease(input: ReleaseInput, workflowId: string): Prepared {
+/**
+ * LEGACY (remove in the next version): validates and compiles raw documents in the workflow, exactly as the
+ * previous version did for every release.
+ */
+export function prepareLegacyRelease(input: LegacyReleaseInput, workflowId: string): PreparedLegacy {
   if (!input || typeof input !== 'object' || !Array.isArray(input.documents)) {
     const errors: SpecError[] = [
       {
@@ -42,77 +97,17 @@ export function prepareRelease(input: ReleaseInput, workflowId: string): Prepare
     ];
     return { ok: false, message: formatSpecErrors(errors), errors };
   }
-  const bundle = validateCanaryBundle(input.documents);
+  // The providers of the version before the registries: a legacy input validates (and fails) exactly as it did then.
+  const bundle = validateCanaryBundle(input.documents, { profile: legacyProfile });
   const imageErrors = validateImages(input.images);
   if (!bundle.ok || imageErrors.length > 0) {
     const errors = [...(bundle.ok ? [] : bundle.errors), ...imageErrors];
     return { ok: false, message: `invalid release input:\n${formatSpecErrors(errors)}`, errors };
   }
   const compiled = compileRelease(bundle.value, input.images);
-  const svc = compiled.router.service;
-  const gateways =
-    compiled.router.provider === 'istio'
-      ? svc.gateways
-      : svc.gatewayRefs.map((g) => (g.namespace ? `${g.namespace}/${g.name}` : g.name));
-  const ctx: ReleaseContext = {
-    target: { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name },
-    provider: compiled.plan.provider,
-    service: {
-      name: svc.name,
-      port: svc.port,
-      targetPort: svc.targetPort,
-      portName: svc.portName,
-      ...(svc.appProtocol ? { appProtocol: svc.appProtocol } : {}),
-      hosts: svc.hosts,
-      gateways,
-      match: compiled.router.abMatch as ReleaseContext['service']['match'],
-      options: {
-        ...(svc.match.length > 0 ? { match: svc.match as Array<Record<string, unknown>> } : {}),
-        ...(svc.timeout ? { timeout: svc.timeout } : {}),
-        ...(svc.retries ? { retries: svc.retries } : {}),
-        ...(svc.headers ? { headers: svc.headers } : {}),
-        ...(svc.corsPolicy ? { corsPolicy: svc.corsPolicy } : {}),
-        ...(svc.rewrite ? { rewrite: svc.rewrite } : {}),
-        ...(svc.trafficPolicy ? { trafficPolicy: svc.trafficPolicy } : {}),
-        ...(svc.gatewayRefs.length > 0 ? { gatewayRefs: svc.gatewayRefs } : {}),
-        ...(svc.mirror.length > 0 ? { mirrors: svc.mirror } : {}),
-      },
-      metadata: { apex: svc.apex, primary: svc.primary, canary: svc.canary },
-    },
-    ...(compiled.autoscaler
-      ? {
-          autoscalerRef: {
-            name: compiled.autoscaler.name,
-            ...(compiled.autoscaler.primaryScalerReplicas
-              ? { primaryScalerReplicas: compiled.autoscaler.primaryScalerReplicas }
-              : {}),
-          },
-        }
-      : {}),
-    templates: compiled.metricTemplates,
-    alerts: compiled.alerts.map((a) => ({
-      name: a.name,
-      severity: a.severity,
-      provider: {
-        type: a.provider.type,
-        ...(a.provider.channel ? { channel: a.provider.channel } : {}),
-        ...(a.provider.username ? { username: a.provider.username } : {}),
-        ...(a.provider.address ? { address: a.provider.address } : {}),
-        ...(a.provider.secretRef ? { secretName: a.provider.secretRef.name } : {}),
-      },
-    })),
-    eventHooks: compiled.plan.hooks
-      .filter((h) => h.type === 'event')
-      .map((h) => ({
-        name: h.name,
-        url: h.url,
-        timeoutMs: h.timeoutMs,
-        retries: h.retries,
-        metadata: h.metadata,
-      })),
-    checksum: fnv1a(JSON.stringify({ spec: bundle.value.canary.spec, images: input.images })),
-    workflowId,
-    newImages: { ...input.images },
-  };
+  const ctx = withWorkflowId(releaseContextOf(compiled, bundle.value.canary.spec, input.images), workflowId);
   return { ok: true, plan: compiled.plan, ctx, compiled };
 }
+
+/** @deprecated LEGACY name of `prepareLegacyRelease` (tests of the previous version's path). */
+export const prepareRelease = prepareLegacyRelease;

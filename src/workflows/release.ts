@@ -37,7 +37,7 @@ import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseResult } from '../domain/result.js';
 import { initialState, type OperatorLogEntry, type ReleaseState } from '../domain/state.js';
 import { describeStatus, type ReleaseStatus } from '../domain/status.js';
-import { prepareRelease, type ReleaseInput } from './prepare.js';
+import { prepareInput, type ReleaseInput } from './prepare.js';
 import { policyViolationType } from '../policy.js';
 import {
   abortSignal,
@@ -128,14 +128,17 @@ function checkOptions(plan: ReleasePlan, hookCount: number): ActivityOptions {
 
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
   const info = workflowInfo();
-  // Validation runs again here (the Web UI can start workflows too): a bad spec fails at once, non-retryable.
-  const prepared = prepareRelease(input, info.workflowId);
+  // The client validated and compiled the release; its envelope's structure is checked here (the Web UI or
+  // `temporal workflow start` can start workflows with any input): a bad or unknown input fails at once, typed and
+  // non-retryable — never a workflow-task retry loop. A legacy input (raw documents, from releases started on the
+  // previous version) is validated and compiled here as before (src/workflows/prepare.ts).
+  const prepared = prepareInput(input, info.workflowId);
   if (!prepared.ok) {
     throw ApplicationFailure.create({
       message: prepared.message,
-      type: 'InvalidSpec',
+      type: prepared.type,
       nonRetryable: true,
-      details: [prepared.errors],
+      details: [prepared.details],
     });
   }
   const { ctx } = prepared;
@@ -294,13 +297,17 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   let shownWeight = -1;
   const publish = (): void => {
     const st = status();
-    if (st.phase !== shownPhase || st.weights.canary !== shownWeight) {
+    // During A/B iterations the status reports canary 100 (Flagger's weight); histories from before that searched
+    // by the route weight (0), and must upsert exactly what they did.
+    const weight =
+      st.weights.abMatch && !patched('ab-reported-weight') ? state.canaryWeight : st.weights.canary;
+    if (st.phase !== shownPhase || weight !== shownWeight) {
       upsertSearchAttributes([
         { key: fledgePhase, value: st.phase },
-        { key: fledgeWeight, value: st.weights.canary },
+        { key: fledgeWeight, value: weight },
       ]);
       shownPhase = st.phase;
-      shownWeight = st.weights.canary;
+      shownWeight = weight;
     }
     setCurrentDetails(statusMarkdown(st));
   };
@@ -309,9 +316,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     phase: state.phase,
     canaryWeight: state.canaryWeight,
     primaryWeight: state.primaryWeight,
+    abMatch: state.abMatchActive,
   });
 
-  const notifyRequest = (e: Extract<Effect, { type: 'notify' }>): NotifyRequest => {
+  const notifyRequest = (e: Pick<NotifyRequest, 'severity' | 'kind' | 'message'>): NotifyRequest => {
     const st = status();
     const failing = st.lastAnalysis?.metrics.find((m) => !m.ok);
     const failingPlan = failing ? plan.metrics.find((m) => m.name === failing.name) : undefined;
@@ -616,6 +624,19 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     );
   }
   upsertSearchAttributes([{ key: fledgeOutcome, value: result.outcome }]);
+  // Every release message (the Slack parent) shows the final state: the last notification may have gone out before
+  // the post-rollout hooks ran, or been dropped by a provider's severity filter. Refreshes only (came later: gated).
+  if (Object.keys(threads).length > 0 && patched('notify-final-state')) {
+    const final = result;
+    await CancellationScope.nonCancellable(() =>
+      local.notify
+        .executeWithOptions({ ...bestEffort, summary: `notify info: final state (${final.outcome})` }, [
+          ctx,
+          notifyRequest({ severity: 'info', kind: 'final-state', message: final.reason.message }),
+        ])
+        .catch((err: unknown) => log.warn('notify failed', { err: String(err) })),
+    );
+  }
   // Release metrics (outcome counters, duration histogram) came with a later version: gated for old histories.
   if (patched('release-metrics-outcome')) {
     const final = result;
