@@ -8,7 +8,8 @@
 // Outbound guard (src/integrations/outbound.ts): the URL's address must be allowed, redirects are not followed (a
 // 3xx fails, saying so), only a short escaped excerpt of the response body is kept, and with
 // FLEDGE_WEBHOOK_SIGNING_KEY every request is signed (X-Fledge-Signature, src/integrations/hooks/signature.ts).
-import { requestSignal, sleep, throwIfAborted } from '../cancellation.js';
+import { requestSignal, throwIfAborted } from '../cancellation.js';
+import { withRetries, type RetryPolicy } from '../retry.js';
 import {
   excerpt,
   OutboundRefusedError,
@@ -60,47 +61,62 @@ export async function callWebhook(call: WebhookCall, opts: WebhookCallOptions = 
   const body = JSON.stringify(call.payload);
   const cancel = opts.signal;
   const key = opts.signingKey === undefined ? outboundSettings().webhookSigningKey : opts.signingKey;
-  let last: WebhookResult = { ok: false, message: 'not called', attempts: 0, durationMs: 0 };
-  for (let attempt = 1; attempt <= call.retries + 1; attempt++) {
-    throwIfAborted(cancel);
-    try {
-      const res = await (opts.fetch ?? outboundFetch)(call.url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          ...(call.headers ?? {}),
-          ...(key ? { [signatureHeader]: signWebhookBody(key, body, Date.now() / 1000) } : {}),
-        },
-        body,
-        redirect: 'manual',
-        signal: requestSignal(call.timeoutMs, cancel),
-      });
-      const text = excerpt(await res.text());
-      const ok = res.status <= 202;
-      const redirect = res.status >= 300 && res.status < 400;
-      last = {
-        ok,
-        status: res.status,
-        message: ok ? `${res.status}` : redirect ? redirectNotFollowed(res) : text || `HTTP ${res.status}`,
-        attempts: attempt,
-        durationMs: Date.now() - t0,
-      };
-      if (ok || !(res.status >= 500 || res.status === 429)) return last;
-    } catch (e) {
-      throwIfAborted(cancel);
-      if (e instanceof OutboundRefusedError)
-        return { ok: false, message: e.message, attempts: attempt, durationMs: Date.now() - t0 };
-      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-      last = {
-        ok: false,
-        message: timedOut
-          ? `timeout after ${call.timeoutMs} ms`
-          : `request failed: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
-        attempts: attempt,
-        durationMs: Date.now() - t0,
-      };
-    }
-    if (attempt <= call.retries) await sleep((opts.backoffMs ?? 500) * attempt, cancel);
-  }
-  return last;
+  const policy: RetryPolicy = {
+    retries: call.retries,
+    backoff: { kind: 'linear', baseMs: opts.backoffMs ?? 500 },
+  };
+  // Transport errors and 5xx/429 are retried (as go-retryablehttp); the last result is what the caller gets.
+  const transient = (r: WebhookResult & { refused?: boolean }): boolean =>
+    !r.ok && !r.refused && (r.status === undefined || r.status >= 500 || r.status === 429);
+  const result = await withRetries(
+    async (n): Promise<WebhookResult & { refused?: boolean }> => {
+      const attempt = n + 1;
+      try {
+        const res = await (opts.fetch ?? outboundFetch)(call.url, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            ...(call.headers ?? {}),
+            ...(key ? { [signatureHeader]: signWebhookBody(key, body, Date.now() / 1000) } : {}),
+          },
+          body,
+          redirect: 'manual',
+          signal: requestSignal(call.timeoutMs, cancel),
+        });
+        const text = excerpt(await res.text());
+        const ok = res.status <= 202;
+        const redirect = res.status >= 300 && res.status < 400;
+        return {
+          ok,
+          status: res.status,
+          message: ok ? `${res.status}` : redirect ? redirectNotFollowed(res) : text || `HTTP ${res.status}`,
+          attempts: attempt,
+          durationMs: Date.now() - t0,
+        };
+      } catch (e) {
+        throwIfAborted(cancel);
+        if (e instanceof OutboundRefusedError)
+          return {
+            ok: false,
+            refused: true,
+            message: e.message,
+            attempts: attempt,
+            durationMs: Date.now() - t0,
+          };
+        const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+        return {
+          ok: false,
+          message: timedOut
+            ? `timeout after ${call.timeoutMs} ms`
+            : `request failed: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
+          attempts: attempt,
+          durationMs: Date.now() - t0,
+        };
+      }
+    },
+    policy,
+    { retryValue: (r) => ({ retry: transient(r) }), ...(cancel ? { signal: cancel } : {}) },
+  );
+  const { refused: _refused, ...out } = result;
+  return out;
 }

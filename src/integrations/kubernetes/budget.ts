@@ -2,6 +2,7 @@
 // so every call made by Fledge's integrations goes through `budget.call()`: a token bucket (QPS with burst)
 // shared by the whole worker process, plus honouring 429 Too Many Requests with its Retry-After.
 import * as k8s from '@kubernetes/client-node';
+import { retryAfterMs, withRetries } from '../retry.js';
 
 export interface BudgetOptions {
   qps: number;
@@ -56,27 +57,32 @@ export function createRequestBudget(opts: BudgetOptions): RequestBudget {
     stats,
     async call<T>(fn: () => Promise<T>): Promise<T> {
       const signal = opts.cancellation?.();
-      for (let attempt = 0; ; attempt++) {
-        await acquire();
-        if (signal?.aborted) {
-          stats.dropped++;
-          throw signal.reason instanceof Error
-            ? signal.reason
-            : new Error('request dropped: its caller gave up');
-        }
-        stats.requests++;
-        try {
-          return await fn();
-        } catch (e) {
-          if (e instanceof k8s.ApiException && e.code === 429 && attempt < opts.max429Retries) {
-            stats.retried429++;
-            const retryAfter = Number(e.headers?.['retry-after'] ?? e.headers?.['Retry-After'] ?? '1');
-            await sleep(Math.max(0.1, Number.isFinite(retryAfter) ? retryAfter : 1) * 1000);
-            continue;
+      // Only a 429 is retried here (after its Retry-After), and every attempt takes a token again.
+      return withRetries(
+        async () => {
+          await acquire();
+          if (signal?.aborted) {
+            stats.dropped++;
+            throw signal.reason instanceof Error
+              ? signal.reason
+              : new Error('request dropped: its caller gave up');
           }
-          throw e;
-        }
-      }
+          stats.requests++;
+          return fn();
+        },
+        { retries: opts.max429Retries, backoff: { kind: 'linear', baseMs: 1000 } },
+        {
+          onError: (e) => {
+            if (!(e instanceof k8s.ApiException && e.code === 429)) return { retry: false };
+            const after = retryAfterMs(e.headers?.['retry-after'] ?? e.headers?.['Retry-After']);
+            return { retry: true, afterMs: after ?? 1000 };
+          },
+          onRetry: () => {
+            stats.retried429++;
+          },
+          sleep: (ms) => sleep(ms),
+        },
+      );
     },
   };
 }
