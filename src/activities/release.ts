@@ -14,7 +14,8 @@ import { WorkloadError, type WorkloadController } from '../integrations/kubernet
 import { callWebhook } from '../integrations/hooks/webhook.js';
 import type { MetricsProvider } from '../integrations/metrics/provider.js';
 import {
-  severityAllows,
+  deliver,
+  finalStateKind,
   type Notifier,
   type ReleaseNotification,
   type ThreadRef,
@@ -48,7 +49,8 @@ export interface ReleaseDeps {
 /** What the workflow sends with a `notify` effect: the notification plus what a receiver needs to render it. */
 export interface NotifyRequest {
   severity: 'info' | 'warn' | 'error';
-  kind: NotifyKind;
+  /** `final-state` (finalStateKind): the release ended; refresh each release message, post nothing new. */
+  kind: NotifyKind | typeof finalStateKind;
   message: string;
   at: number;
   status: ReleaseStatus;
@@ -64,6 +66,8 @@ export interface ObservedStatus {
   phase: Phase;
   canaryWeight: number;
   primaryWeight: number;
+  /** An A/B match route is active (the metrics report canary 100); absent in histories from before. */
+  abMatch?: boolean;
 }
 
 export interface NotifyOutcome {
@@ -293,8 +297,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           // routes (or receive them back at a rollback). Only a 404 counts; any other error is not a verdict.
           const primaryMissing = await deps.workloads.images(ctx.target, 'primary').then(
             () => undefined,
-            (e: unknown) =>
-              e instanceof WorkloadError && e.kind === 'not-found' ? e.message : undefined,
+            (e: unknown) => (e instanceof WorkloadError && e.kind === 'not-found' ? e.message : undefined),
           );
           current = 'rollout webhooks';
           const hookResults = await callHooks(ctx, hooks, phase, signal, (name) => (current = name));
@@ -303,7 +306,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             metrics.map(async (m): Promise<MetricResult> => {
               const r = await deps.metrics.evaluate(
                 m,
-                { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
+                {
+                  namespace: ctx.target.namespace,
+                  target: ctx.target.name,
+                  service: ctx.service.name,
+                  router: ctx.provider,
+                },
                 ctx.templates,
                 { signal },
               );
@@ -345,7 +353,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       if (failing) {
         const q = resolveMetricQuery(
           failing.plan,
-          { namespace: ctx.target.namespace, target: ctx.target.name, service: ctx.service.name },
+          {
+            namespace: ctx.target.namespace,
+            target: ctx.target.name,
+            service: ctx.service.name,
+            router: ctx.provider,
+          },
           ctx.templates,
         );
         failingMetric = {
@@ -374,12 +387,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         ...(failingMetric ? { failingMetric } : {}),
       };
       for (const { notifier, severity } of deps.notifiers(ctx)) {
-        if (!severityAllows(severity, n.severity)) continue;
-        const r = await notifier.notify(notification, n.threads[notifier.key]);
+        // Under the provider's severity: sent, or (filtered out, or the final state) the release's message refreshed.
+        const r = await deliver({ notifier, severity }, notification, n.threads[notifier.key]);
+        if (!r) continue;
         if (r.thread) threads[notifier.key] = r.thread;
         if (r.delivered) delivered.push(notifier.name);
         else log.warn('notification not delivered', { notifier: notifier.name, error: r.error });
       }
+      if (n.kind === finalStateKind) return { delivered, threads };
       // Flagger's `event` hooks: the payload's metadata gains eventMessage, eventType and timestamp (unix ms).
       for (const h of ctx.eventHooks) {
         const r = await callWebhook({

@@ -236,7 +236,10 @@ export function summarizeHistory(
       } else if (e.markerRecordedEventAttributes) {
         const m = e.markerRecordedEventAttributes;
         const meta = first<{ activity_type?: string }>(m.details?.data);
-        const type = meta?.activity_type ?? m.markerName ?? 'marker';
+        // Markers that are not local activities (core_patch: a versioning gate of the workflow code) are Temporal's
+        // bookkeeping, not something the release did: not shown.
+        if (!meta?.activity_type) continue;
+        const type = meta.activity_type;
         const res = first<unknown>(m.details?.result);
         if (m.failure) {
           add(e, { kind: 'error', ok: false, text: `${summary || type} failed: ${failureText(m.failure)}` });
@@ -267,8 +270,15 @@ export function summarizeHistory(
           case 'notify':
             add(e, { kind: 'notify', text: summary || type });
             break;
+          case 'recordOutcome':
+            // The worker's metrics bookkeeping at the end; the outcome entry already says how the release ended.
+            break;
+          case 'verifyIdentity':
+            // The check of an operator message's identity token: its verdict is the operator entry's identity.
+            break;
           default:
-            add(e, { kind: 'notify', text: summary || type });
+            // Any other step of the release is shown as what it is, never as a notification.
+            add(e, { kind: 'workload', text: summary || type });
         }
       } else if (e.activityTaskScheduledEventAttributes) {
         const a = e.activityTaskScheduledEventAttributes;

@@ -15,8 +15,12 @@
 // - Services `<svc>`, `<svc>-primary`, `<svc>-canary`: selectors and the port.
 // - Istio: VirtualService `<svc>` with one route, 100 % to the primary (or the canary after promotion-failed),
 //   no A/B match route, no mirror; DestinationRules `<svc>-primary`/`<svc>-canary`. Gateway API: HTTPRoute
-//   `<svc>` likewise (no header-match rule, no RequestMirror filter).
+//   `<svc>` likewise (no header-match rule, no RequestMirror filter). Kubernetes (no mesh): no routing object.
 // - `<hpa>-primary` (autoscalerRef): retargeted at the primary, min/max from primaryScalerReplicas or the HPA.
+// - config tracking: the primary's template refers to `<name>-primary` copies of the ConfigMaps (and, unless the
+//   spec says the worker has no Secrets, the Secrets of Flagger's tracked types) its target refers to, except those
+//   annotated `flagger.app/config-tracking: disabled`; each copy holds its source's data as of the promotion (after a
+//   rollback: what it held before the release) and is owned by the primary.
 // - nothing of the user's removed, nothing orphaned: every object in the namespace is either in the baseline or
 //   one Fledge is expected to own.
 // `watchPrimaryCapacity` asserts, during a release, that the primary's ready replicas never drop below what its
@@ -26,7 +30,7 @@ import type { ReleaseResult } from '../domain/result.js';
 import { parseCanaryYaml } from '../domain/manifest/yaml.js';
 import { compileAutoscaler, compileServiceSpec } from '../domain/manifest/compile.js';
 
-export type OracleProvider = 'istio' | 'gatewayapi:v1';
+export type OracleProvider = 'istio' | 'gatewayapi:v1' | 'kubernetes';
 
 /** What the spec says about the objects (from the Canary): names, port, router, autoscaler. */
 export interface OracleSpec {
@@ -36,6 +40,17 @@ export interface OracleSpec {
   provider: OracleProvider;
   service: { name: string; port: number; portName: string; targetPort: number | string };
   autoscaler?: { name: string; minReplicas?: number; maxReplicas?: number };
+  /** `secrets: false`: the worker is not granted Secrets, so they are not copied. Default: Secrets are tracked. */
+  configTracking?: { secrets: boolean };
+}
+
+/** A ConfigMap's or Secret's content as the oracle compares it. */
+interface ConfigSnapshot {
+  data: Record<string, string>;
+  binaryData?: Record<string, string>;
+  type?: string;
+  disabled: boolean;
+  owners: string[];
 }
 
 /** The namespace before the release: the user's objects and the target/primary as they were. */
@@ -44,6 +59,8 @@ export interface Baseline {
   target: k8s.V1Deployment;
   primary?: k8s.V1Deployment;
   objects: string[];
+  /** `Kind/name` → content: the configs the target and the primary refer to, and their `-primary` copies. */
+  configs?: Record<string, ConfigSnapshot>;
 }
 
 export interface Verdict {
@@ -114,12 +131,104 @@ async function readDeployment(kc: k8s.KubeConfig, namespace: string, name: strin
   }
 }
 
+const configKeys = {
+  configMap: 'ConfigMap',
+  configMapKeyRef: 'ConfigMap',
+  configMapRef: 'ConfigMap',
+} as const;
+const secretKeys = new Set(['secret', 'secretKeyRef', 'secretRef']);
+
+/**
+ * The oracle's own walk over a pod spec (plain JSON): calls `visit` with `Kind/name` for every object under a
+ * `configMap`/`configMapKeyRef`/`configMapRef` key (its `name`) or a `secret`/`secretKeyRef`/`secretRef` key (its
+ * `secretName` or `name`), and lets it rename it.
+ */
+function walkConfigRefs(spec: unknown, visit: (ref: string, rename: (name: string) => void) => void): void {
+  const walk = (v: unknown, parentKey: string): void => {
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, parentKey));
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Record<string, unknown>;
+    const cmKind = (configKeys as Record<string, string>)[parentKey];
+    const field = cmKind
+      ? 'name'
+      : secretKeys.has(parentKey)
+        ? 'secretName' in o
+          ? 'secretName'
+          : 'name'
+        : null;
+    if (field && typeof o[field] === 'string')
+      visit(`${cmKind ?? 'Secret'}/${o[field]}`, (name) => (o[field] = name));
+    for (const [k, x] of Object.entries(o)) walk(x, k);
+  };
+  walk(spec, '');
+}
+
+function referencedConfigs(spec: unknown): string[] {
+  const out = new Set<string>();
+  walkConfigRefs(plain(spec), (ref) => out.add(ref));
+  return [...out];
+}
+
+async function readConfig(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  ref: string,
+): Promise<ConfigSnapshot | undefined> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [kind, name] = ref.split('/') as [string, string];
+  try {
+    const o =
+      kind === 'ConfigMap'
+        ? await core.readNamespacedConfigMap({ namespace, name })
+        : await core.readNamespacedSecret({ namespace, name });
+    const p = plain(o) as k8s.V1ConfigMap & k8s.V1Secret;
+    return {
+      data: p.data ?? {},
+      ...(p.binaryData ? { binaryData: p.binaryData } : {}),
+      ...(kind === 'Secret' ? { type: p.type ?? 'Opaque' } : {}),
+      disabled: (p.metadata?.annotations?.['flagger.app/config-tracking'] ?? '').startsWith('disable'),
+      owners: (p.metadata?.ownerReferences ?? []).map((r) => r.uid),
+    };
+  } catch (e) {
+    if (e instanceof k8s.ApiException && e.code === 404) return undefined;
+    throw e;
+  }
+}
+
+async function snapshotConfigs(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  ...deps: Array<k8s.V1Deployment | undefined>
+): Promise<Record<string, ConfigSnapshot>> {
+  const out: Record<string, ConfigSnapshot> = {};
+  const refs = new Set(deps.flatMap((d) => referencedConfigs(d?.spec?.template.spec)));
+  for (const ref of [...refs].flatMap((r) => [r, `${r}-primary`])) {
+    const snap = await readConfig(kc, namespace, ref);
+    if (snap) out[ref] = snap;
+  }
+  return out;
+}
+
+/** Secret types Flagger's config tracking copies (registry credentials and others are left alone). */
+const copiedSecretTypes = [
+  'Opaque',
+  'kubernetes.io/basic-auth',
+  'kubernetes.io/ssh-auth',
+  'kubernetes.io/tls',
+];
+
 /** Captures the namespace before a release (call it before starting the workflow). */
 export async function captureBaseline(kc: k8s.KubeConfig, spec: OracleSpec): Promise<Baseline> {
   const target = await readDeployment(kc, spec.namespace, spec.target);
   if (!target) throw new Error(`oracle: target deployment ${spec.namespace}/${spec.target} not found`);
   const primary = await readDeployment(kc, spec.namespace, `${spec.target}-primary`);
-  return { spec, target, ...(primary ? { primary } : {}), objects: await listObjects(kc, spec.namespace) };
+  return {
+    spec,
+    target,
+    ...(primary ? { primary } : {}),
+    objects: await listObjects(kc, spec.namespace),
+    configs: await snapshotConfigs(kc, spec.namespace, target, primary),
+  };
 }
 
 /** The objects Fledge owns for this spec. */
@@ -133,7 +242,8 @@ export function expectedObjects(spec: OracleSpec): string[] {
   ];
   if (spec.provider === 'istio')
     out.push(`VirtualService/${svc}`, `DestinationRule/${svc}-primary`, `DestinationRule/${svc}-canary`);
-  else out.push(`HTTPRoute/${svc}`);
+  else if (spec.provider === 'gatewayapi:v1') out.push(`HTTPRoute/${svc}`);
+  // kubernetes: Services only — no routing object.
   if (spec.autoscaler) out.push(`HorizontalPodAutoscaler/${spec.autoscaler.name}-primary`);
   return out;
 }
@@ -235,6 +345,8 @@ export async function verifyEndState(
     findings.push(...d);
   };
   const end = expectedEnd(result);
+  /** The config copies the primary refers to (Fledge's objects: not orphans). */
+  const copies: string[] = [];
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
@@ -299,7 +411,50 @@ export async function verifyEndState(
       labels: { ...(tpl.metadata?.labels ?? {}), [sel.key]: `${sel.value}-primary` },
     };
     for (const c of tpl.spec?.containers ?? []) c.image = wantImages[c.name] ?? c.image;
+    // Config tracking: which of the target's configs the primary must refer to as `-primary` copies, and what each
+    // copy must hold. After a promotion (or the primary's creation) the sources as they are; after a rollback of
+    // an existing primary, what it referred to and held before the release.
+    const configsBefore = baseline.configs ?? {};
+    const sourcesNow = end.primaryNew || !baseline.primary;
+    const secretsTracked = spec.configTracking?.secrets ?? true;
+    const previouslyCopied = new Set(referencedConfigs(baseline.primary?.spec?.template.spec));
+    const tracked: Array<{ ref: string; want: ConfigSnapshot }> = [];
+    for (const ref of referencedConfigs(tpl.spec)) {
+      const source = end.primaryNew ? await readConfig(kc, ns, ref) : configsBefore[ref];
+      if (sourcesNow) {
+        if (!source || source.disabled) continue;
+        if (ref.startsWith('Secret/') && (!secretsTracked || !copiedSecretTypes.includes(source.type ?? '')))
+          continue;
+        tracked.push({ ref, want: source });
+      } else if (previouslyCopied.has(`${ref}-primary`)) {
+        const copy = configsBefore[`${ref}-primary`];
+        if (copy) tracked.push({ ref, want: copy });
+      }
+    }
+    const trackedRefs = new Set(tracked.map((t) => t.ref));
+    walkConfigRefs(tpl.spec, (ref, rename) => {
+      if (trackedRefs.has(ref)) rename(`${ref.slice(ref.indexOf('/') + 1)}-primary`);
+    });
     check(`Deployment/${primaryName}.spec.template`, tpl, primary.spec?.template);
+    for (const { ref, want } of tracked) {
+      const copyRef = `${ref}-primary`;
+      const copy = await readConfig(kc, ns, copyRef);
+      checked++;
+      if (!copy) {
+        findings.push(`${copyRef}: missing (the primary refers to it)`);
+        continue;
+      }
+      copies.push(copyRef);
+      check(`${copyRef}.data (= ${ref} as of the promotion)`, want.data, copy.data);
+      if (ref.startsWith('ConfigMap/'))
+        check(`${copyRef}.binaryData`, want.binaryData ?? {}, copy.binaryData ?? {});
+      else check(`${copyRef}.type`, want.type, copy.type);
+      check(
+        `${copyRef}.metadata.ownerReferences (owned by ${primaryName})`,
+        true,
+        copy.owners.includes(primary.metadata?.uid ?? '?'),
+      );
+    }
     check(
       `Deployment/${primaryName}.spec.selector`,
       { matchLabels: { [sel.key]: `${sel.value}-primary` } },
@@ -412,6 +567,15 @@ export async function verifyEndState(
       if (!dr) findings.push(`DestinationRule/${host}: missing`);
       else check(`DestinationRule/${host}.spec.host`, host, dr.spec?.host);
     }
+  } else if (spec.provider === 'kubernetes') {
+    // No mesh: Services only. Nothing may have written a route for the apex (the namespace check catches other
+    // names); traffic follows the apex Service, which selects the primary whatever the outcome.
+    for (const [group, plural, kind] of [
+      ['networking.istio.io', 'virtualservices', 'VirtualService'],
+      ['gateway.networking.k8s.io', 'httproutes', 'HTTPRoute'],
+    ] as const)
+      if (await get(group, plural, svc.name))
+        findings.push(`${kind}/${svc.name}: present, but provider kubernetes writes no routing object`);
   } else {
     const route = (await get('gateway.networking.k8s.io', 'httproutes', svc.name)) as
       { spec?: { rules?: Array<Record<string, unknown>> } } | undefined;
@@ -464,7 +628,7 @@ export async function verifyEndState(
 
   // --- nothing removed, nothing orphaned
   const now = await listObjects(kc, ns);
-  const allowed = new Set([...baseline.objects, ...expectedObjects(spec)]);
+  const allowed = new Set([...baseline.objects, ...expectedObjects(spec), ...copies]);
   checked += 2;
   for (const o of baseline.objects)
     if (!now.includes(o)) findings.push(`${o}: the user's object was removed`);
@@ -542,7 +706,10 @@ export function oracleSpecFromYaml(yaml: string): OracleSpec {
   return {
     namespace: bundle.canary.metadata.namespace ?? 'default',
     target: bundle.canary.spec.targetRef.name,
-    provider: bundle.canary.spec.provider === 'gatewayapi:v1' ? 'gatewayapi:v1' : 'istio',
+    provider:
+      bundle.canary.spec.provider === 'gatewayapi:v1' || bundle.canary.spec.provider === 'kubernetes'
+        ? bundle.canary.spec.provider
+        : 'istio',
     service: {
       name: service.name,
       port: service.port,

@@ -31,6 +31,10 @@ export interface ReleaseStatus {
   progress: { unit: 'step' | 'iteration'; current: number; total: number };
   /** "step 2/5" | "iteration 3/10" */
   progressText: string;
+  /**
+   * Traffic as Flagger reports it (`reportedWeights`): the route weights, except while an A/B match route is active,
+   * where the canary gets all matched requests and the weights are primary 0 / canary 100.
+   */
   weights: { primary: number; canary: number; mirror: number | null; abMatch: boolean };
   failedChecks: number;
   threshold: number;
@@ -79,6 +83,19 @@ function metricText(m: {
           : 'no values'
       : formatNumber(m.value);
   return `${m.name} ${value} (${formatRange(m.thresholdRange)}) ${m.ok ? '✓' : '✗'}`;
+}
+
+/**
+ * The weights to report for the route weights and A/B match flag: during A/B iterations the default route stays
+ * 100/0 while every matched request goes to the canary, which Flagger reports (canary status, `flagger_canary_weight`)
+ * as primary 0 / canary 100 — the weights of the route that is being tested. PURE.
+ */
+export function reportedWeights(
+  primary: number,
+  canary: number,
+  abMatch: boolean,
+): { primary: number; canary: number } {
+  return abMatch ? { primary: 0, canary: 100 } : { primary, canary };
 }
 
 export function describeStatus(plan: ReleasePlan, state: ReleaseState): ReleaseStatus {
@@ -134,8 +151,7 @@ export function describeStatus(plan: ReleasePlan, state: ReleaseState): ReleaseS
   const result = state.result;
   const waitingFor = describeWaiting(plan, state);
   const weights = {
-    primary: state.primaryWeight,
-    canary: state.canaryWeight,
+    ...reportedWeights(state.primaryWeight, state.canaryWeight, state.abMatchActive),
     mirror: state.mirror,
     abMatch: state.abMatchActive,
   };

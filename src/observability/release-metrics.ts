@@ -9,7 +9,8 @@
 // Flagger facts (pkg/metrics/recorder.go and pkg/controller/scheduler.go, read for semantics only):
 // - flagger_canary_status{name,namespace}: Flagger's SetStatus maps Progressing → 0, Failed → 2 and EVERY
 //   other phase → 1 (including Waiting, WaitingPromotion, Promoting and Finalising). Replicated exactly.
-// - flagger_canary_weight{workload,namespace}: two series, workload="<name>-primary" and workload="<name>".
+// - flagger_canary_weight{workload,namespace}: two series, workload="<name>-primary" and workload="<name>"; during
+//   A/B iterations 0 and 100, as Flagger reports them (matched requests all go to the canary).
 // - flagger_canary_total{namespace}: Flagger counts Canary objects per namespace; Fledge has no controller
 //   objects, so it counts the releases currently running (seen started, not yet ended) on this replica.
 // - flagger_canary_successes_total / flagger_canary_failures_total{name,namespace,deployment_strategy,
@@ -25,18 +26,23 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Outcome } from '../domain/result.js';
 import type { Phase } from '../domain/state.js';
+import { reportedWeights } from '../domain/status.js';
 
 /** Fledge's phases (Flagger's names), from the decision core. */
 export type ReleasePhaseName = Phase;
 
 export interface ReleaseMetrics {
-  /** Called whenever the release's status changes (phase, weights). */
+  /**
+   * Called whenever the release's status changes (phase, weights). `abMatch`: an A/B match route is active — the
+   * canary gets every matched request, reported as Flagger does (canary 100, primary 0; `reportedWeights`).
+   */
   observeStatus(s: {
     namespace: string;
     name: string;
     phase: Phase;
     canaryWeight: number;
     primaryWeight: number;
+    abMatch?: boolean;
   }): void;
   /** Called after each analysis with each metric's value (null = no value / error: the series is removed). */
   observeMetric(s: { namespace: string; name: string; metric: string; value: number | null }): void;
@@ -159,7 +165,12 @@ export function createReleaseMetrics(): { metrics: ReleaseMetrics; registry: Reg
   };
 
   const metrics: ReleaseMetrics = {
-    observeStatus({ namespace, name, phase, canaryWeight, primaryWeight }) {
+    observeStatus({ namespace, name, phase, abMatch = false, ...routes }) {
+      const { primary: primaryWeight, canary: canaryWeight } = reportedWeights(
+        routes.primaryWeight,
+        routes.canaryWeight,
+        abMatch,
+      );
       status.set({ name, namespace }, flaggerStatusValue(phase));
       if (Number.isFinite(primaryWeight))
         weight.set({ workload: `${name}-primary`, namespace }, primaryWeight);

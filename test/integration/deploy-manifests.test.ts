@@ -145,7 +145,14 @@ const expectedRules: Rule[] = [
   },
   { group: 'gateway.networking.k8s.io', resources: ['httproutes'], verbs: ['get', 'create', 'patch'] },
   { group: 'autoscaling', resources: ['horizontalpodautoscalers'], verbs: ['get', 'create', 'patch'] },
+  { group: '', resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
 ];
+
+/**
+ * What the code may do but the packaging grants only on request (a commented rule in the Role/ClusterRole): config
+ * tracking of Secrets. Without it the worker gets a 403 and keeps the original Secret (config-tracking.ts).
+ */
+const optInRules: Rule[] = [{ group: '', resources: ['secrets'], verbs: ['get', 'create', 'patch'] }];
 
 const triple = (group: string, resource: string, verb: string): string =>
   `${group || 'core'}/${resource}:${verb}`;
@@ -199,6 +206,8 @@ function codeTriples(): { triples: string[]; unknown: string[] } {
     Service: ['', 'services'],
     Event: ['', 'events'],
     HorizontalPodAutoscaler: ['autoscaling', 'horizontalpodautoscalers'],
+    ConfigMap: ['', 'configmaps'],
+    Secret: ['', 'secrets'],
   };
   const verbs: Record<string, string> = {
     read: 'get',
@@ -224,6 +233,7 @@ function codeTriples(): { triples: string[]; unknown: string[] } {
     )) {
       const [, verb, , kind] = m as unknown as [string, string, string, string];
       if (kind === 'CustomObject' && f.endsWith(join('kubernetes', 'client.ts'))) continue; // generic helpers, below
+      if (kind === 'Agent' && f.endsWith(join('kubernetes', 'client.ts'))) continue; // PooledKubeConfig's HTTP agent
       const res = resources[kind];
       if (!res) {
         unknown.push(`${relative(projectRoot, f)}: ${m[0]}`);
@@ -576,11 +586,20 @@ describe.each(grantedRoles)('deploy/kustomize: the %s is least privilege', (_nam
     expect(triples(docsTableRules())).toEqual(triples(expectedRules));
   });
 
-  it('has no delete/deletecollection/wildcard verbs, no Secrets or ConfigMaps, no wildcards or escalation', () => {
+  it('has no delete/deletecollection/wildcard verbs, no Secrets (opt-in), no wildcards or escalation', () => {
     for (const r of role.rules ?? []) {
-      for (const v of ['delete', 'deletecollection', '*', 'escalate', 'bind', 'impersonate', 'update'])
+      for (const v of [
+        'delete',
+        'deletecollection',
+        '*',
+        'escalate',
+        'bind',
+        'impersonate',
+        'update',
+        'list',
+      ])
         expect(r.verbs, JSON.stringify(r)).not.toContain(v);
-      for (const res of ['secrets', 'configmaps', '*', 'pods/exec', 'serviceaccounts/token'])
+      for (const res of ['secrets', '*', 'pods/exec', 'serviceaccounts/token'])
         expect(r.resources, JSON.stringify(r)).not.toContain(res);
       expect(r.apiGroups).not.toContain('*');
       expect(r.resourceNames).toBeUndefined();
@@ -592,10 +611,26 @@ describe.each(grantedRoles)('deploy/kustomize: the %s is least privilege', (_nam
     const code = codeTriples();
     expect(code.unknown, 'Kubernetes calls this test cannot map to RBAC: extend codeTriples()').toEqual([]);
     const granted = new Set(roleTriples(role));
-    expect(code.triples.filter((t) => !granted.has(t))).toEqual([]);
+    const optIn = new Set(triples(optInRules));
+    expect(code.triples.filter((t) => !granted.has(t) && !optIn.has(t))).toEqual([]);
     // …and every verb the role grants is one the code uses (no grant for something the worker never does).
-    expect([...granted].sort()).toEqual(code.triples);
+    expect([...granted].sort()).toEqual(code.triples.filter((t) => !optIn.has(t)));
+    // The opt-in rules are exactly the code's remaining calls, offered as a commented rule in the manifest.
+    expect(code.triples.filter((t) => optIn.has(t))).toEqual(triples(optInRules));
   });
+});
+
+it('offers Secrets as a commented rule in the Role and the ClusterRole: uncommented, it grants exactly the opt-in calls', () => {
+  for (const file of [join(baseDir, 'release-namespaces.yaml'), join(clusterWideDir, 'clusterrole.yaml')]) {
+    const uncommented = readFileSync(file, 'utf8').replace(
+      /^ {2}# (- apiGroups| {2}resources| {2}verbs)/gm,
+      '  $1',
+    );
+    const role = parseAllDocuments(uncommented)[0]?.toJS() as k8s.V1Role;
+    expect(roleTriples(role), relative(projectRoot, file)).toEqual(
+      triples([...expectedRules, ...optInRules]),
+    );
+  }
 });
 
 describe('deploy/kustomize: server-side validation on the real apiserver', () => {
@@ -680,7 +715,9 @@ async function expectNeverAllowed(saNs: string, where: string): Promise<void> {
   await denied('deletecollection', 'apps', 'deployments');
   await denied('get', '', 'secrets');
   await denied('list', '', 'secrets');
-  await denied('get', '', 'configmaps');
+  await denied('create', '', 'secrets');
+  await denied('list', '', 'configmaps');
+  await denied('delete', '', 'configmaps');
   await denied('delete', '', 'services');
   await denied('delete', 'networking.istio.io', 'virtualservices');
   await denied('delete', 'gateway.networking.k8s.io', 'httproutes');
@@ -736,7 +773,7 @@ describe('deploy/kustomize: the namespaced default, proven with SubjectAccessRev
     expect(await can('patch', 'apps', 'deployments', null)).toBe(false); // all namespaces at once
   });
 
-  it('denies what it must not: delete deployments, read secrets or configmaps, escalate', async () => {
+  it('denies what it must not: delete deployments, read secrets, list or delete configmaps, escalate', async () => {
     await expectNeverAllowed(ns, releaseNs);
   });
 
@@ -790,7 +827,7 @@ describe('deploy/kustomize: the cluster-wide opt-in, proven with SubjectAccessRe
     expect(denied).toEqual([]);
   });
 
-  it('still denies what it must not (delete, secrets, configmaps, escalation)', async () => {
+  it('still denies what it must not (delete, secrets, listing configmaps, escalation)', async () => {
     await expectNeverAllowed(ns, 'default');
   });
 });

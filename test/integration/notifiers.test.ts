@@ -6,7 +6,12 @@ import { startFakeSlack } from '../../src/dev/fake-slack/server.js';
 import { FakeSlackClient } from '../../src/dev/fake-slack/client.js';
 import { startWebhookService } from '../../src/dev/webhook-service/server.js';
 import { WebhookServiceClient } from '../../src/dev/webhook-service/client.js';
-import type { ReleaseNotification, ThreadRef } from '../../src/integrations/notify/notifier.js';
+import {
+  deliver,
+  finalStateKind,
+  type ReleaseNotification,
+  type ThreadRef,
+} from '../../src/integrations/notify/notifier.js';
 import { createSlackNotifier } from '../../src/integrations/notify/slack.js';
 import { createTeamsNotifier } from '../../src/integrations/notify/msteams.js';
 import { createJsonWebhookNotifier } from '../../src/integrations/notify/json-webhook.js';
@@ -252,6 +257,70 @@ describe('Slack: one thread per release', () => {
     expect(r.delivered).toBe(false);
     expect(r.error).toMatch(/503/);
     expect(await slackClient.messages('C-down')).toHaveLength(0);
+  });
+});
+
+describe('Slack: the parent always shows the final state', () => {
+  it('a warn-only provider: the dropped info events and the end of the release update the parent, with no reply', async () => {
+    const target = { notifier: slackNotifier('C-warn'), severity: 'warn' as const };
+    // Before anything reached this provider there is no parent: a dropped event posts nothing.
+    expect(await deliver(target, note(), undefined)).toBeUndefined();
+    expect(await slackClient.messages('C-warn')).toHaveLength(0);
+    // A failing post-rollout webhook (warn) opens the thread while the release is finishing.
+    const waiting = status({
+      phase: 'Finalising',
+      weights: { primary: 100, canary: 0, mirror: null, abMatch: false },
+      waitingFor: 'post-rollout webhooks',
+    });
+    const first = await deliver(
+      target,
+      note({
+        severity: 'warn',
+        kind: 'webhook-failed',
+        message: 'podinfo.shop: post-rollout webhook smoke failed',
+        status: waiting,
+      }),
+      undefined,
+    );
+    const thread = first?.thread as ThreadRef;
+    expect(blocksText((await slackClient.messages('C-warn'))[0]?.blocks)).toContain(
+      'Waiting for:* post-rollout webhooks',
+    );
+    const ended = status({
+      phase: 'Succeeded',
+      weights: { primary: 100, canary: 0, mirror: null, abMatch: false },
+      waitingFor: 'nothing (finished)',
+      outcome: 'Promoted',
+      reason: {
+        code: 'analysis-passed',
+        message: 'Canary analysis completed successfully, promotion finished.',
+      },
+    });
+    // The info "promoted" event is filtered out for this provider: the parent is refreshed, nothing is posted.
+    const promoted = await deliver(
+      target,
+      note({ kind: 'promoted', message: 'podinfo.shop: promotion finished', status: ended, at: t0 + 60_000 }),
+      thread,
+    );
+    expect(promoted).toEqual({ delivered: true, thread });
+    // And the release's final-state notification (sent once it ended) refreshes it again, whatever the severity.
+    await deliver(
+      target,
+      note({
+        kind: finalStateKind,
+        message: 'Canary analysis completed successfully',
+        status: ended,
+        at: t0 + 61_000,
+      }),
+      thread,
+    );
+    const [parent] = await slackClient.messages('C-warn');
+    expect(parent?.updates).toHaveLength(2);
+    expect(parent?.replies.map((r) => r.text)).toEqual(['podinfo.shop: post-rollout webhook smoke failed']);
+    const final = blocksText(parent?.blocks);
+    expect(final).toContain('✅ podinfo.shop: canary release promoted');
+    expect(final).toContain('*Promoted*: Canary analysis completed successfully, promotion finished.');
+    expect(final).not.toContain('Waiting for');
   });
 });
 

@@ -1,6 +1,7 @@
 // The end-state oracle must be able to fail: a correct promoted state passes, and each way the cluster can be wrong
 // (the halved primary of the capacity bug, a leftover mirror or A/B route, a wrong selector, an orphan, a removed
-// user object, a stale template, a canary left running) is reported with the object and field.
+// user object, a stale template, a canary left running, a stale or unowned config copy, a primary referring to the
+// original ConfigMap) is reported with the object and field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { createRequestBudget } from '../../src/integrations/kubernetes/budget.js';
@@ -36,10 +37,21 @@ const rt = (): RouterTarget => ({ namespace: ns.name, service: 'podinfo', port: 
 beforeAll(async () => {
   c = kube();
   ns = await withNamespace(c, 'it-oracle');
-  await c.apps.createNamespacedDeployment({
+  // The target mounts a ConfigMap and reads a Secret through envFrom: both are tracked (copied to -primary).
+  const target = deployment('podinfo', ns.name, v1, { app: 'podinfo' }, 2);
+  const pod = target.spec!.template.spec!;
+  pod.volumes = [{ name: 'config', configMap: { name: 'podinfo-config' } }];
+  pod.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/config' }];
+  pod.containers[0]!.envFrom = [{ secretRef: { name: 'podinfo-env' } }];
+  await c.core.createNamespacedConfigMap({
     namespace: ns.name,
-    body: deployment('podinfo', ns.name, v1, { app: 'podinfo' }, 2),
+    body: { metadata: { name: 'podinfo-config' }, data: { level: 'info' } },
   });
+  await c.core.createNamespacedSecret({
+    namespace: ns.name,
+    body: { metadata: { name: 'podinfo-env' }, type: 'Opaque', stringData: { TOKEN: 'one' } },
+  });
+  await c.apps.createNamespacedDeployment({ namespace: ns.name, body: target });
   await c.core.createNamespacedConfigMap({
     namespace: ns.name,
     body: { metadata: { name: 'users-config' }, data: { a: '1' } },
@@ -54,6 +66,11 @@ beforeAll(async () => {
   await wl.ensureServices(t, { service: 'podinfo', port: 9898 });
   await router.reconcile(rt());
   await wl.setCanaryImages(t, { app: v2 });
+  // The release changes the ConfigMap too: the copy must hold the new value after the promotion.
+  await c.core.patchNamespacedConfigMap(
+    { name: 'podinfo-config', namespace: ns.name, body: { data: { level: 'debug' } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
   await wl.scaleCanary(t, 'up');
   await wl.promote(t);
   await wl.scaleCanary(t, 'zero');
@@ -192,6 +209,87 @@ describe('end-state oracle', () => {
     expect(f).toContainEqual('Deployment/podinfo.spec.replicas: expected 0, got 1');
     expect(f).toContainEqual("ConfigMap/left-behind: not the user's and not Fledge's (orphaned)");
     expect(f).toContainEqual("ConfigMap/users-config: the user's object was removed");
+  });
+
+  it('reports a stale config copy (not the source as of the promotion) and a primary referring to the original', async () => {
+    const setCopy = (level: string) =>
+      c.core.patchNamespacedConfigMap(
+        { name: 'podinfo-config-primary', namespace: ns.name, body: { data: { level } } },
+        mergePatch,
+      );
+    const stale = await findingsWith(
+      () => setCopy('info').then(() => undefined),
+      () => setCopy('debug').then(() => undefined),
+    );
+    expect(stale).toContainEqual(
+      'ConfigMap/podinfo-config-primary.data (= ConfigMap/podinfo-config as of the promotion).level: expected "debug", got "info"',
+    );
+    // After a rollback the copy must still hold what the primary ran before the release (the first value).
+    const rb = (await verifyEndState(c.kc, baseline, rolledBack, { app: v2 }, { settleMs: 0 })).findings;
+    expect(rb.some((x) => x.startsWith('ConfigMap/podinfo-config-primary.data'))).toBe(true);
+    const volumes = (name: string) => [{ name: 'config', configMap: { name } }];
+    const original = await findingsWith(
+      () =>
+        c.apps
+          .patchNamespacedDeployment(
+            {
+              name: 'podinfo-primary',
+              namespace: ns.name,
+              body: { spec: { template: { spec: { volumes: volumes('podinfo-config') } } } },
+            },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+          )
+          .then(() => undefined),
+      () =>
+        c.apps
+          .patchNamespacedDeployment(
+            {
+              name: 'podinfo-primary',
+              namespace: ns.name,
+              body: { spec: { template: { spec: { volumes: volumes('podinfo-config-primary') } } } },
+            },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+          )
+          .then(() => undefined),
+    );
+    expect(original).toContainEqual(
+      'Deployment/podinfo-primary.spec.template.spec.volumes[0].configMap.name: expected "podinfo-config-primary", got "podinfo-config"',
+    );
+  });
+
+  it('reports a config copy the primary does not own', async () => {
+    const ownerOf = async () =>
+      (await c.core.readNamespacedSecret({ name: 'podinfo-env-primary', namespace: ns.name })).metadata
+        ?.ownerReferences;
+    const owners = await ownerOf();
+    expect(owners?.map((o) => o.name)).toEqual(['podinfo-primary']);
+    const f = await findingsWith(
+      () =>
+        c.core
+          .patchNamespacedSecret(
+            {
+              name: 'podinfo-env-primary',
+              namespace: ns.name,
+              body: { metadata: { ownerReferences: null } },
+            },
+            mergePatch,
+          )
+          .then(() => undefined),
+      () =>
+        c.core
+          .patchNamespacedSecret(
+            {
+              name: 'podinfo-env-primary',
+              namespace: ns.name,
+              body: { metadata: { ownerReferences: owners } },
+            },
+            mergePatch,
+          )
+          .then(() => undefined),
+    );
+    expect(f).toContainEqual(
+      'Secret/podinfo-env-primary.metadata.ownerReferences (owned by podinfo-primary): expected true, got false',
+    );
   });
 
   it('reports a primary whose strategy or probes differ from the target', async () => {

@@ -210,3 +210,122 @@ describe('primary capacity and spec across releases (regression: promotion halve
     expect((await primaryShape()).replicas).toBe(3);
   });
 });
+
+describe('config tracking: ConfigMaps and Secrets of the target are copied to -primary (Flagger model)', () => {
+  const t = () => ({ namespace: ns.name, name: 'cfg' });
+  const v1 = 'ghcr.io/stefanprodan/podinfo:6.5.0';
+  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  const cmData = async (name: string) =>
+    (await c.core.readNamespacedConfigMap({ name, namespace: ns.name })).data;
+  const setConfig = (level: string) =>
+    c.core.patchNamespacedConfigMap(
+      { name: 'cfg-config', namespace: ns.name, body: { data: { level } } },
+      mergePatch,
+    );
+  const primaryPod = async () =>
+    (await c.apps.readNamespacedDeployment({ name: 'cfg-primary', namespace: ns.name })).spec?.template.spec;
+  const release = async (image: string) => {
+    await ctl.setCanaryImages(t(), { app: image });
+    await ctl.scaleCanary(t(), 'up');
+    await ctl.promote(t());
+    await ctl.scaleCanary(t(), 'zero');
+  };
+
+  beforeAll(async () => {
+    const d = deployment('cfg', ns.name, v1, { app: 'cfg' }, 1);
+    const pod = d.spec!.template.spec!;
+    pod.volumes = [
+      { name: 'config', configMap: { name: 'cfg-config' } },
+      { name: 'static', configMap: { name: 'cfg-static' } },
+    ];
+    pod.containers[0]!.volumeMounts = [
+      { name: 'config', mountPath: '/config' },
+      { name: 'static', mountPath: '/static' },
+    ];
+    pod.containers[0]!.envFrom = [{ secretRef: { name: 'cfg-env' } }];
+    await c.core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'cfg-config' }, data: { level: 'info' } },
+    });
+    await c.core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'cfg-static', annotations: { 'flagger.app/config-tracking': 'disabled' } },
+        data: { x: '1' },
+      },
+    });
+    await c.core.createNamespacedSecret({
+      namespace: ns.name,
+      body: { metadata: { name: 'cfg-env' }, type: 'Opaque', stringData: { TOKEN: 'one' } },
+    });
+    await c.apps.createNamespacedDeployment({ namespace: ns.name, body: d });
+  });
+
+  it('the primary refers to owned copies; a changed ConfigMap reaches the copy only at the promotion; opt-out honoured', async () => {
+    await ctl.ensurePrimary(t());
+    let pod = await primaryPod();
+    expect(pod?.volumes?.map((v) => v.configMap?.name)).toEqual(['cfg-config-primary', 'cfg-static']);
+    expect(pod?.containers[0]?.envFrom).toEqual([{ secretRef: { name: 'cfg-env-primary' } }]);
+    expect(await cmData('cfg-config-primary')).toEqual({ level: 'info' });
+    const secretCopy = await c.core.readNamespacedSecret({ name: 'cfg-env-primary', namespace: ns.name });
+    expect(secretCopy.type).toBe('Opaque');
+    expect(Buffer.from(secretCopy.data?.TOKEN ?? '', 'base64').toString()).toBe('one');
+    // Opted out: no copy of cfg-static.
+    await expect(
+      c.core.readNamespacedConfigMap({ name: 'cfg-static-primary', namespace: ns.name }),
+    ).rejects.toMatchObject({ code: 404 });
+    // Owned by the primary Deployment (garbage-collected with it).
+    const primary = await c.apps.readNamespacedDeployment({ name: 'cfg-primary', namespace: ns.name });
+    const cmCopy = await c.core.readNamespacedConfigMap({ name: 'cfg-config-primary', namespace: ns.name });
+    for (const owners of [cmCopy.metadata?.ownerReferences, secretCopy.metadata?.ownerReferences])
+      expect(owners).toEqual([
+        expect.objectContaining({ kind: 'Deployment', name: 'cfg-primary', uid: primary.metadata?.uid }),
+      ]);
+    // The target keeps referring to the originals.
+    const target = await c.apps.readNamespacedDeployment({ name: 'cfg', namespace: ns.name });
+    expect(target.spec?.template.spec?.volumes?.[0]?.configMap?.name).toBe('cfg-config');
+
+    // First release: promoted with the same config.
+    await release('ghcr.io/stefanprodan/podinfo:6.5.1');
+    expect(await cmData('cfg-config-primary')).toEqual({ level: 'info' });
+
+    // Second release with a changed ConfigMap value: the canary reads the original at once; the primary's copy
+    // keeps the old value through the analysis (canary up, not promoted yet) and changes at the promotion.
+    await setConfig('debug');
+    await ctl.setCanaryImages(t(), { app: 'ghcr.io/stefanprodan/podinfo:6.5.2' });
+    await ctl.scaleCanary(t(), 'up');
+    expect(await cmData('cfg-config-primary')).toEqual({ level: 'info' });
+    await ctl.promote(t());
+    expect(await cmData('cfg-config-primary')).toEqual({ level: 'debug' });
+    await ctl.scaleCanary(t(), 'zero');
+    pod = await primaryPod();
+    expect(pod?.volumes?.map((v) => v.configMap?.name)).toEqual(['cfg-config-primary', 'cfg-static']);
+    expect(pod?.containers[0]?.image).toBe('ghcr.io/stefanprodan/podinfo:6.5.2');
+  });
+
+  it('the copies go with the primary: deleting it garbage-collects them', async () => {
+    await c.apps.deleteNamespacedDeployment({
+      name: 'cfg-primary',
+      namespace: ns.name,
+      propagationPolicy: 'Background',
+    });
+    await eventually(
+      'copies garbage-collected',
+      async () => {
+        const cms = await c.core.listNamespacedConfigMap({ namespace: ns.name });
+        const secrets = await c.core.listNamespacedSecret({ namespace: ns.name });
+        const left = [...cms.items, ...secrets.items].filter((o) =>
+          ['cfg-config-primary', 'cfg-env-primary'].includes(o.metadata?.name ?? ''),
+        );
+        return left.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    // A promotion re-creates the primary and its copies (copies first, then owned by the new primary).
+    await ctl.promote(t());
+    const primary = await c.apps.readNamespacedDeployment({ name: 'cfg-primary', namespace: ns.name });
+    const copy = await c.core.readNamespacedConfigMap({ name: 'cfg-config-primary', namespace: ns.name });
+    expect(copy.data).toEqual({ level: 'debug' });
+    expect(copy.metadata?.ownerReferences?.map((o) => o.uid)).toEqual([primary.metadata?.uid]);
+  });
+});

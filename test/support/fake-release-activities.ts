@@ -21,7 +21,7 @@ export type FakeCall = { workflowId: string } & (
   | { activity: 'runAnalysis'; phase: string }
   | {
       activity: 'notify';
-      kind: NotifyKind;
+      kind: NotifyKind | 'final-state';
       severity: 'info' | 'warn' | 'error';
       /** The primary's images before the release, as the workflow remembers them. */
       previousImages: Record<string, string>;

@@ -1,7 +1,8 @@
 // WorkloadController for Deployments, Flagger's object model: `deployment/<name>` is the canary slot (scaled to
 // zero between releases), `deployment/<name>-primary` serves stable traffic and is created from the target on
 // the first release; Services `<svc>`, `<svc>-primary`, `<svc>-canary`. Every write is an idempotent
-// server-side apply with field manager "fledge"; every call goes through the request budget.
+// server-side apply with field manager "fledge"; every call goes through the request budget. The primary's
+// ConfigMaps and Secrets are `-primary` copies made at its creation and at each promotion (config-tracking.ts).
 //
 // Server-side apply semantics bind every apply here: a field the manager applied before and leaves out of the
 // next apply is REMOVED by the apiserver (and falls back to its default). So each apply of an object sends the
@@ -10,6 +11,14 @@
 import * as k8s from '@kubernetes/client-node';
 import type { RequestBudget } from './budget.js';
 import { applyPatchOptions, fieldManager } from './client.js';
+import {
+  configApi,
+  createConfigTracker,
+  primaryOwner,
+  withPrimaryConfigRefs,
+  type ConfigRef,
+  type ConfigTracker,
+} from './config-tracking.js';
 
 export interface WorkloadTarget {
   namespace: string;
@@ -118,10 +127,15 @@ export function desiredPrimaryReplicas(
 
 /**
  * The whole primary Deployment as Fledge owns it, from the target: metadata (labels with the selector value
- * suffixed `-primary`, annotations minus `excludedAnnotationPrefixes`), replicas, selector, pod template,
+ * suffixed `-primary`, annotations minus `excludedAnnotationPrefixes`), replicas, selector, pod template (its
+ * references to the `tracked` ConfigMaps/Secrets renamed to their `-primary` copies, see config-tracking.ts),
  * strategy, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit. Used for creation and promotion.
  */
-export function primaryDeployment(target: k8s.V1Deployment, replicas: number): k8s.V1Deployment {
+export function primaryDeployment(
+  target: k8s.V1Deployment,
+  replicas: number,
+  tracked: readonly ConfigRef[] = [],
+): k8s.V1Deployment {
   const { key, value } = selectorLabel(target);
   const ns = target.metadata?.namespace;
   const name = primaryName(target.metadata?.name ?? '');
@@ -138,7 +152,7 @@ export function primaryDeployment(target: k8s.V1Deployment, replicas: number): k
     spec: {
       replicas,
       selector: { matchLabels: { [key]: `${value}-primary` } },
-      template: primaryTemplate(target),
+      template: withPrimaryConfigRefs(primaryTemplate(target), tracked),
       ...(spec?.strategy ? { strategy: spec.strategy } : {}),
       ...(spec?.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}),
       ...(spec?.progressDeadlineSeconds !== undefined
@@ -224,7 +238,10 @@ function isNotFound(e: unknown): boolean {
 
 export interface WorkloadController {
   readTarget(t: WorkloadTarget): Promise<k8s.V1Deployment>;
-  /** Creates `<name>-primary` from the target if missing. Returns whether it was created. */
+  /**
+   * Creates `<name>-primary` from the target if missing (with copies of its tracked ConfigMaps/Secrets). Returns
+   * whether it was created.
+   */
   ensurePrimary(t: WorkloadTarget): Promise<{ created: boolean; primaryImages: Record<string, string> }>;
   ensureServices(t: WorkloadTarget, ports: ServicePorts): Promise<void>;
   /** Sets the given container images on the target (the canary slot). Unknown containers are an error. */
@@ -234,7 +251,7 @@ export interface WorkloadController {
   readiness(t: WorkloadTarget, which: 'canary' | 'primary', thresholdPct: number): Promise<Readiness>;
   /**
    * Applies the whole primary from the target (template, replicas, strategy, …; see `primaryDeployment`), which
-   * starts its rolling update. `autoscaled`: an HPA owns the primary's replicas, keep its current count.
+   * starts its rolling update; first refreshes the `-primary` copies of the tracked ConfigMaps/Secrets. `autoscaled`: an HPA owns the primary's replicas, keep its current count.
    */
   promote(t: WorkloadTarget, opts?: { autoscaled?: boolean }): Promise<Record<string, string>>;
   images(t: WorkloadTarget, which: 'canary' | 'primary'): Promise<Record<string, string>>;
@@ -246,10 +263,16 @@ export interface WorkloadController {
   ): Promise<void>;
 }
 
-export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudget): WorkloadController {
+export function createWorkloadController(
+  kc: k8s.KubeConfig,
+  budget: RequestBudget,
+  opts: { configTracker?: ConfigTracker; warn?: (message: string) => void } = {},
+): WorkloadController {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
+  const configs =
+    opts.configTracker ?? createConfigTracker(configApi(core, budget), opts.warn ? { warn: opts.warn } : {});
 
   const read = async (namespace: string, name: string): Promise<k8s.V1Deployment> => {
     try {
@@ -267,6 +290,26 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
     budget.call(() =>
       apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, force: true }, applyPatchOptions),
     );
+  /**
+   * Applies the primary from the target with config tracking: the ConfigMap/Secret copies first (so the primary's
+   * pods never refer to a copy that does not exist yet), owned by the existing primary; then the primary; then, when
+   * the primary was just created, the copies again with it as their owner. Returns the applied primary.
+   */
+  const applyPrimary = async (
+    target: k8s.V1Deployment,
+    replicas: number,
+    existing: k8s.V1Deployment | undefined,
+  ): Promise<k8s.V1Deployment> => {
+    const namespace = target.metadata?.namespace ?? '';
+    const name = primaryName(target.metadata?.name ?? '');
+    const sources = await configs.resolve(namespace, target.spec?.template);
+    const owner = existing ? primaryOwner(existing) : undefined;
+    const copied = await configs.applyCopies(namespace, sources, owner);
+    const applied = await applyDeployment(namespace, name, primaryDeployment(target, replicas, copied));
+    const created = primaryOwner(applied);
+    if (!owner && created && copied.length > 0) await configs.applyCopies(namespace, copied, created);
+    return applied;
+  };
 
   const ctl: WorkloadController = {
     readTarget: (t) => read(t.namespace, t.name),
@@ -281,8 +324,7 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-      const body = primaryDeployment(target, desiredPrimaryReplicas(target));
-      const created = await applyDeployment(t.namespace, primaryName(t.name), body);
+      const created = await applyPrimary(target, desiredPrimaryReplicas(target), undefined);
       return { created: true, primaryImages: imagesOf(created) };
     },
 
@@ -394,9 +436,8 @@ export function createWorkloadController(kc: k8s.KubeConfig, budget: RequestBudg
         if (e instanceof WorkloadError && e.kind === 'not-found') return undefined;
         throw e;
       });
-      const body = primaryDeployment(target, desiredPrimaryReplicas(target, primary, opts));
-      await applyDeployment(t.namespace, primaryName(t.name), body);
-      return imagesOf(body);
+      const applied = await applyPrimary(target, desiredPrimaryReplicas(target, primary, opts), primary);
+      return imagesOf(applied);
     },
 
     async images(t, which) {

@@ -49,6 +49,35 @@ export interface Notifier {
   /** Stable identity of this destination (thread refs are stored under it). */
   readonly key: string;
   notify(n: ReleaseNotification, thread?: ThreadRef): Promise<NotifyResult>;
+  /**
+   * Re-renders the release's message in `thread` (Slack: the parent) from `n.status`, posting nothing new. For
+   * receivers that keep one message per release current; the others have no such message to refresh.
+   */
+  refresh?(n: ReleaseNotification, thread: ThreadRef): Promise<NotifyResult>;
+}
+
+/**
+ * The kind of the notification a release sends once it has ended, so every release message shows the final
+ * state (the last notification may have gone out before the post-rollout hooks ran, or been filtered out by a
+ * provider's severity). It refreshes existing messages only: no reply, no new message, no event webhook.
+ */
+export const finalStateKind = 'final-state';
+
+/**
+ * Delivers `n` to one notifier of a release under its provider's severity: a notification the severity lets
+ * through is sent (`notify`); otherwise — and always for `finalStateKind` — the release's existing message is
+ * refreshed, so its parent never lags behind the release whatever the filter drops. Returns undefined when there is
+ * nothing to do (filtered, and no message yet or a receiver without one).
+ */
+export async function deliver(
+  target: { notifier: Notifier; severity: Severity },
+  n: ReleaseNotification,
+  thread: ThreadRef | undefined,
+): Promise<NotifyResult | undefined> {
+  if (n.kind !== finalStateKind && severityAllows(target.severity, n.severity))
+    return target.notifier.notify(n, thread);
+  if (thread && target.notifier.refresh) return target.notifier.refresh(n, thread);
+  return undefined;
 }
 
 /** Flagger's alert routing: an `info` provider gets everything, `warn` gets warn+error, `error` only errors. */

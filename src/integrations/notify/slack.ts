@@ -1,5 +1,6 @@
 // Slack notifier over @slack/web-api: ONE thread per release. The parent message is the release's live summary
-// (Block Kit, rewritten with chat.update on every notification); each notification is a reply in the thread.
+// (Block Kit, rewritten with chat.update on every notification, and by `refresh` for the notifications the
+// provider's severity filters out and once the release has ended); each notification is a reply in the thread.
 //
 // No duplicate parents: the parent carries Slack message metadata {event_type: fledge_release, workflow_id}.
 // Before posting a parent, and again after an ambiguous failure (5xx, timeout: Slack may have posted it), the
@@ -16,6 +17,7 @@ import {
   type Fact,
 } from './format.js';
 import type { Notifier, NotifyResult, ReleaseNotification, ThreadRef } from './notifier.js';
+import { retryAfterMs, withRetries, type RetryPolicy } from '../retry.js';
 
 export interface SlackOptions {
   token: string;
@@ -178,27 +180,26 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   });
-  const retries = opts.retries ?? 3;
-  const backoff = opts.backoffMs ?? 500;
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const policy: RetryPolicy = {
+    retries: opts.retries ?? 3,
+    backoff: { kind: 'exponential', baseMs: opts.backoffMs ?? 500 },
+  };
 
   /** Runs `call`; retries rate limits; after an ambiguous failure asks `recover` whether it took effect. */
-  async function withRetries<T>(call: () => Promise<T>, recover?: () => Promise<T | undefined>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (e) {
+  function withSlackRetries<T>(call: () => Promise<T>, recover?: () => Promise<T | undefined>): Promise<T> {
+    return withRetries(call, policy, {
+      onError: (e) => {
         const kind = classify(e);
-        if (kind === 'final' || attempt >= retries) throw e;
-        if (kind === 'rate-limited') {
-          await sleep(Math.max(0.1, (e as CallError).retryAfter ?? 1) * 1000);
-          continue;
-        }
-        await sleep(backoff * 2 ** attempt);
-        const found = recover ? await recover().catch(() => undefined) : undefined;
-        if (found !== undefined) return found;
-      }
-    }
+        if (kind === 'final') return { retry: false };
+        if (kind === 'rate-limited')
+          return { retry: true, afterMs: retryAfterMs((e as CallError).retryAfter) ?? 1000 };
+        return { retry: true };
+      },
+      // Only an ambiguous failure (no answer, 5xx) may have posted: look before posting again.
+      ...(recover
+        ? { recover: (e: unknown) => (classify(e) === 'ambiguous' ? recover() : Promise.resolve(undefined)) }
+        : {}),
+    });
   }
 
   /** The parent of this release's thread, if it was posted before (found by its metadata). */
@@ -219,7 +220,7 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
   async function postParent(n: ReleaseNotification): Promise<ThreadRef> {
     const existing = await findParent(n.release.workflowId).catch(() => undefined);
     if (existing) return existing;
-    return withRetries(
+    return withSlackRetries(
       async () => {
         const res = await client.chat.postMessage({
           channel: opts.channel,
@@ -235,28 +236,38 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
     );
   }
 
+  /** Rewrites the parent from the notification's status. chat.update is idempotent: an ambiguous failure is retried. */
+  const updateParent = (n: ReleaseNotification, ref: ThreadRef) =>
+    withSlackRetries(() =>
+      client.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: fallbackText(n),
+        blocks: slackParentBlocks(n, opts.interactive === true),
+      }),
+    );
+
   return {
     name: 'slack',
     key: `slack:${opts.channel}`,
+    async refresh(n, thread): Promise<NotifyResult> {
+      try {
+        await updateParent(n, thread);
+        return { delivered: true, thread };
+      } catch (e) {
+        return { delivered: false, thread, error: message(e) };
+      }
+    },
     async notify(n, thread): Promise<NotifyResult> {
       let parent = thread;
       try {
         if (!parent) {
           parent = await postParent(n);
         } else {
-          const ref = parent;
-          // chat.update is idempotent: an ambiguous failure is simply retried.
-          await withRetries(() =>
-            client.chat.update({
-              channel: ref.channel,
-              ts: ref.ts,
-              text: fallbackText(n),
-              blocks: slackParentBlocks(n, opts.interactive === true),
-            }),
-          );
+          await updateParent(n, parent);
         }
         const ref = parent;
-        await withRetries(() =>
+        await withSlackRetries(() =>
           client.chat.postMessage({
             channel: ref.channel,
             thread_ts: ref.ts,

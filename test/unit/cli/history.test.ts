@@ -123,6 +123,21 @@ describe('summarizeHistory', () => {
     expect(plain).toMatch(/TIME\s+ELAPSED\s+EVENT\s+WHAT/);
   });
 
+  it('internal markers are not notifications: patch markers and the metrics bookkeeping are not shown', () => {
+    for (const name of ['release-slack-thread', 'release-verified-approvers']) {
+      const { workflowId, runs } = fixture(name);
+      const raw = JSON.stringify(runs[0]?.history);
+      expect(raw.includes('core_patch'), `${name} records patch markers`).toBe(true);
+      const h = summarizeHistory(workflowId, runs);
+      const verbose = formatHistory(h, { verbose: true }, painter(false));
+      expect(verbose).not.toMatch(/core_patch|core_local_activity|recordOutcome|verifyIdentity/);
+      // Every notification entry is a notification the release sent.
+      const notes = h.entries.filter((e) => e.kind === 'notify');
+      expect(notes.length, name).toBeGreaterThan(0);
+      for (const n of notes) expect(n.text, name).toMatch(/^notify (info|warn|error)/);
+    }
+  });
+
   it('a continue-as-new chain reads as one trail; earlier runs of a retried release are named in the header', () => {
     const a = fixture('release-gate-approved');
     const b = fixture('release-promoted');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeStatus } from '../../../src/domain/status.js';
+import { describeStatus, reportedWeights } from '../../../src/domain/status.js';
 import { canary, hook, makePlan, metricsWith, Scenario } from './scenario.js';
 
 describe('describeStatus', () => {
@@ -43,7 +43,10 @@ describe('describeStatus', () => {
     s.runUntil((x) => x.state.phase === 'WaitingPromotion' && x.next?.type === 'wait');
     const status = describeStatus(plan, s.state);
     expect(status.progressText).toBe('iteration 2/2');
-    expect(status.weights.abMatch).toBe(true);
+    // Matched users get the canary: reported as Flagger does (canary 100), not as the default route's 100/0.
+    expect(s.state).toMatchObject({ primaryWeight: 100, canaryWeight: 0, abMatchActive: true });
+    expect(status.weights).toEqual({ primary: 0, canary: 100, mirror: null, abMatch: true });
+    expect(status.summary).toContain('traffic 0/100 +match');
     expect(status.pendingGate).toMatchObject({
       gate: 'confirm-promotion',
       manualRequired: false,
@@ -52,6 +55,24 @@ describe('describeStatus', () => {
         'fledge approve test/podinfo --gate confirm-promotion --reason "<why>" (or make webhook(s) qa-signoff answer 2xx)',
     });
     expect(status.waitingFor).toContain('gate confirm-promotion pending');
+  });
+
+  it('reportedWeights: the route weights, or primary 0 / canary 100 while an A/B match is active', () => {
+    expect(reportedWeights(100, 0, true)).toEqual({ primary: 0, canary: 100 });
+    expect(reportedWeights(100, 0, false)).toEqual({ primary: 100, canary: 0 });
+    expect(reportedWeights(60, 40, false)).toEqual({ primary: 60, canary: 40 });
+  });
+
+  it('A/B: back at 100/0 once the match route is removed after the promotion', () => {
+    const plan = makePlan({ strategy: { kind: 'ab-testing', iterations: 1, match: [] } });
+    const s = new Scenario(plan);
+    s.runUntil((x) => x.next?.type === 'done');
+    expect(describeStatus(plan, s.state).weights).toEqual({
+      primary: 100,
+      canary: 0,
+      mirror: null,
+      abMatch: false,
+    });
   });
 
   it('paused, readiness and finished states', () => {

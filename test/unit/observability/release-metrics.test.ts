@@ -56,6 +56,34 @@ describe('flagger_canary_status: Flagger SetStatus mapping', () => {
   });
 });
 
+describe('flagger_canary_weight during A/B iterations (Flagger reports the matched route: canary 100)', () => {
+  it('an active A/B match reports primary 0 / canary 100, whatever the default route weights; without it, the routes', async () => {
+    const { metrics, registry } = createReleaseMetrics();
+    const weights = async () => {
+      const all = await samples(registry);
+      return {
+        primary: value(all, 'flagger_canary_weight', { workload: `${name}-primary`, namespace: ns }),
+        canary: value(all, 'flagger_canary_weight', { workload: name, namespace: ns }),
+      };
+    };
+    const observe = (abMatch: boolean | undefined, primaryWeight: number, canaryWeight: number) =>
+      metrics.observeStatus({
+        namespace: ns,
+        name,
+        phase: 'Progressing',
+        primaryWeight,
+        canaryWeight,
+        ...(abMatch === undefined ? {} : { abMatch }),
+      });
+    observe(true, 100, 0);
+    expect(await weights()).toEqual({ primary: 0, canary: 100 });
+    observe(false, 100, 0); // routed back after the promotion
+    expect(await weights()).toEqual({ primary: 100, canary: 0 });
+    observe(undefined, 70, 30); // a canary release (no A/B flag)
+    expect(await weights()).toEqual({ primary: 70, canary: 30 });
+  });
+});
+
 describe('status transitions', () => {
   type Step = { phase: Phase; canary: number; primary: number; status: number; running: number };
   const transitions: Array<[string, Step[]]> = [

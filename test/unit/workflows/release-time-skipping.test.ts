@@ -422,11 +422,13 @@ describe('release workflow on the time-skipping server', () => {
       // Notifications of the last run still know the old image (from the first run's initialisation) and post
       // into the thread the first notification opened.
       const notes = fake.of(id, 'notify');
-      expect(notes.at(-1)).toMatchObject({
+      expect(notes.at(-2)).toMatchObject({
         kind: 'promoted',
         previousImages: { podinfo: 'ghcr.io/stefanprodan/podinfo:6.5.0' },
         thread: 'thread-1',
       });
+      // Once the release ended, its thread's parent is refreshed with the final state (no new message).
+      expect(notes.at(-1)).toMatchObject({ kind: 'final-state', severity: 'info', thread: 'thread-1' });
       expect(notes[0]?.thread).toBeUndefined();
       expect(new Set(notes.slice(1).map((n) => n.thread))).toEqual(new Set(['thread-1']));
     });
