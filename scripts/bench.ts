@@ -23,6 +23,10 @@
 //   7. abort during initialise → workflow closed: the target's pods can be scheduled on no node, so the primary
 //      never becomes ready and initialise keeps waiting (up to the progress deadline). Once its activity is
 //      pending, wait a random part of a second, send `abort`, measure until the workflow's result arrives.
+//   8. Cluster mode idle cost: `--idle-canaries N` (default 5) Canary objects applied to the cluster and initialised
+//      by a cluster-mode controller (src/cluster) with its own KubeConfig; then, for `--idle-seconds S` (default 60)
+//      with nothing changing, every request that KubeConfig makes is counted (API calls and watch connections alike)
+//      and reported per Canary per minute, beside Flagger's ~72 (about 12 requests per Canary every 10 s idle).
 //
 // Options: --runs N (default 5), --json (print the figures as JSON only), --verbose (event/request breakdowns).
 // Percentiles are nearest-rank: with 5 runs, p95 is the maximum.
@@ -31,7 +35,7 @@ import * as k8s from '@kubernetes/client-node';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadFledgeConfig, type FledgeConfig } from '../src/config.js';
-import { loadStackConfig } from '../src/dev/stack/config.js';
+import { devStackEnv, loadStackConfig } from '../src/dev/stack/config.js';
 import { stackUp } from '../src/dev/stack/stack.js';
 import type { ReleaseResult } from '../src/domain/result.js';
 import type { ReleaseStatus } from '../src/domain/status.js';
@@ -41,6 +45,10 @@ import { WebhookServiceClient } from '../src/dev/webhook-service/client.js';
 import { connectClient, submitRelease } from '../src/starter.js';
 import { abortUpdate, approveUpdate, statusQuery } from '../src/workflows/messages.js';
 import { createFledgeWorker } from '../src/worker.js';
+import { createClusterMode } from '../src/cluster/controller.js';
+import { loadToolPaths } from '../src/dev/stack/config.js';
+import { applyCrds, crdFiles } from '../src/dev/stack/kube.js';
+import { parse as parseYaml } from 'yaml';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
 const args = process.argv.slice(2);
@@ -63,6 +71,7 @@ const log = (m: string): void => {
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const stack = await stackUp({ log: () => undefined });
 const cfg: FledgeConfig = loadFledgeConfig({
+  ...devStackEnv(), // the embedded stack's settings, unless the environment says otherwise
   ...process.env,
   FLEDGE_TASK_QUEUE: `bench-${Date.now().toString(36)}`,
 });
@@ -490,6 +499,69 @@ const perTickRequests = windows.map((w) => w.requests.length);
 const perTickEvents = windows.map((w) => w.events.length);
 if (steadyResult.outcome !== 'Promoted') notes.push(`healthy release ended ${steadyResult.outcome}`);
 
+// ── 8. cluster mode: idle Kubernetes API requests per Canary per minute ──────────────────────────────────────
+const idleCanaries = Math.max(1, Math.floor(Number(option('--idle-canaries') ?? 5) || 5));
+const idleSeconds = Math.max(5, Number(option('--idle-seconds') ?? 60) || 60);
+await applyCrds(kc, crdFiles(loadToolPaths().crdsDir)); // a stack started before they were part of it
+const clusterWire: WireRequest[] = [];
+const clusterKc = loadKubeConfig(cfg.kubeconfig);
+const clusterAuth = clusterKc.applySecurityAuthentication.bind(clusterKc);
+clusterKc.applySecurityAuthentication = async (
+  req: Parameters<k8s.KubeConfig['applySecurityAuthentication']>[0],
+) => {
+  clusterWire.push({ at: Date.now(), method: req.getHttpMethod(), path: new URL(req.getUrl()).pathname });
+  return clusterAuth(req);
+};
+// Watches do not go through applySecurityAuthentication: their connections are counted here.
+const clusterFetch = clusterKc.applyToFetchOptions.bind(clusterKc);
+clusterKc.applyToFetchOptions = async (opts: Parameters<k8s.KubeConfig['applyToFetchOptions']>[0]) => {
+  clusterWire.push({ at: Date.now(), method: 'WATCH', path: '(watch)' });
+  return clusterFetch(opts);
+};
+const clusterMode = createClusterMode({ kc: clusterKc, client, cfg, log: () => undefined });
+await clusterMode.start();
+const idleNs: string[] = [];
+for (let i = 0; i < idleCanaries; i++) {
+  const ns = await freshTarget(`idle${i}`);
+  idleNs.push(ns);
+  await custom.createNamespacedCustomObject({
+    group: 'flagger.app',
+    version: 'v1beta1',
+    namespace: ns,
+    plural: 'canaries',
+    body: parseYaml(
+      canaryYaml(ns, { interval: '10s', threshold: 2, stepWeight: 10, maxWeight: 50 }),
+    ) as object,
+  });
+}
+let idleInitialised = true;
+try {
+  await pollUntil(async () => {
+    for (const ns of idleNs) {
+      const c = (await custom.getNamespacedCustomObject({
+        group: 'flagger.app',
+        version: 'v1beta1',
+        namespace: ns,
+        plural: 'canaries',
+        name: 'podinfo',
+      })) as { status?: { phase?: string } };
+      if (c.status?.phase !== 'Initialized') return false;
+    }
+    return true;
+  }, 120_000);
+} catch {
+  idleInitialised = false;
+  notes.push('cluster mode: not every idle Canary reached Initialized in 120 s');
+}
+await sleep(2000); // the last status writes' watch events settle
+log(`  cluster mode: ${idleCanaries} Canaries initialised; idle for ${idleSeconds} s`);
+const idleFrom = Date.now();
+await sleep(idleSeconds * 1000);
+const idleWindow = clusterWire.filter((r) => r.at >= idleFrom);
+const idlePerCanaryPerMin = idleInitialised ? idleWindow.length / idleCanaries / (idleSeconds / 60) : NaN;
+await clusterMode.stop();
+const flaggerIdlePerCanaryPerMin = 72; // ../shared/reference: ~12 requests per Canary every 10 s (control loop)
+
 for (const ns of namespaces) await core.deleteNamespace({ name: ns }).catch(() => undefined);
 worker.shutdown();
 await running;
@@ -532,6 +604,13 @@ const rows: Row[] = [
   row('abort during initialise (primary not ready) → workflow closed', 'ms', abortInitMs, 1000, 'p95'),
   row('Kubernetes API requests per steady tick', 'requests', perTickRequests, 2, 'mean'),
   row('history events per steady tick', 'events', perTickEvents, 15, 'mean'),
+  row(
+    'cluster mode: idle API requests per Canary per minute',
+    'requests',
+    Number.isNaN(idlePerCanaryPerMin) ? [] : [idlePerCanaryPerMin],
+    1,
+    'mean',
+  ),
 ];
 const perRelease = {
   outcome: steadyResult.outcome,
@@ -556,6 +635,14 @@ if (json) {
         rows,
         perRelease,
         releaseTotals: totals,
+        clusterModeIdle: {
+          canaries: idleCanaries,
+          seconds: idleSeconds,
+          requests: idleWindow.length,
+          perCanaryPerMinute: idlePerCanaryPerMin,
+          flaggerPerCanaryPerMinute: flaggerIdlePerCanaryPerMin,
+          requestsByKind: count(idleWindow, resourceOf),
+        },
         samples: {
           thresholdMs,
           approveMs,
@@ -604,6 +691,12 @@ if (json) {
   console.log(`  requests: ${perRelease.requestsByKind}`);
   console.log(`  a steady tick: ${perRelease.typicalTick.requests}`);
   console.log(`                 ${perRelease.typicalTick.events}`);
+  console.log(
+    `cluster mode idle (${idleCanaries} Canaries, ${idleSeconds} s, watches open): ${idleWindow.length} Kubernetes requests = ` +
+      `${Number.isNaN(idlePerCanaryPerMin) ? '-' : Math.round(idlePerCanaryPerMin * 100) / 100} per Canary per minute ` +
+      `(Flagger: ~${flaggerIdlePerCanaryPerMin}, about 12 requests per Canary every 10 s)`,
+  );
+  if (idleWindow.length > 0) console.log(`  idle requests: ${count(idleWindow, resourceOf)}`);
   if (verbose) {
     windows.forEach((w, k) => {
       console.log(`  tick ${k + 1}: ${w.events.length} events: ${w.events.map(describe).join(' ')}`);

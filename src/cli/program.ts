@@ -1,6 +1,7 @@
 // The `fledge` program: its commands, and one run of it with the exit code (src/cli/main.ts runs it on
 // process.argv; tests run it in-process).
 import { Command, CommanderError } from 'commander';
+import { registerClusterCommand } from './cluster.js';
 import { registerCodecCommand } from './codec.js';
 import { registerDevCommands } from './dev.js';
 import { exitCodeFor, exitCodes } from './errors.js';
@@ -9,6 +10,7 @@ import { registerListCommand, registerOperatorCommands } from './operate.js';
 import { configureOutput, err, safeText } from './output.js';
 import { registerRetryCommand } from './retry.js';
 import { registerStartCommands } from './start.js';
+import { registerWorkerCommand } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('fledge')
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerHistoryCommand(program);
   registerListCommand(program);
   registerCodecCommand(program);
+  registerClusterCommand(program);
+  registerWorkerCommand(program);
   registerDevCommands(program);
   return program;
 }

@@ -122,6 +122,13 @@ export function crdFiles(crdsDir: string): string[] {
   const files = [join(crdsDir, 'istio.yaml')];
   const gw = join(crdsDir, 'gateway-api');
   for (const f of readdirSync(gw).sort()) if (f.endsWith('.yaml')) files.push(join(gw, f));
+  // Flagger's CRDs (Canary, MetricTemplate, AlertProvider) for cluster mode (`fledge cluster-mode`).
+  const flagger = join(crdsDir, 'flagger.yaml');
+  if (!existsSync(flagger))
+    throw new Error(
+      `${flagger} missing (a tools cache from before cluster mode): rerun scripts/install-tools.sh crds`,
+    );
+  files.push(flagger);
   return files;
 }
 

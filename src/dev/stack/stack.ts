@@ -169,7 +169,7 @@ const components: Record<ComponentName, Component> = {
       const kc = kubeConfigFrom(cfg.kubeconfig);
       await ensureKwokNode(kc);
       const names = await applyCrds(kc, crdFiles(tools.crdsDir));
-      log(`  CRDs established: ${names.length} (Istio networking + Gateway API standard)`);
+      log(`  CRDs established: ${names.length} (Istio networking + Gateway API standard + Flagger)`);
     },
   },
   temporal: {

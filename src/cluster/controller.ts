@@ -1,0 +1,739 @@
+// Cluster mode (`fledge cluster-mode`): Canary objects applied to the cluster (canaries.flagger.app) are the source
+// of releases, as with Flagger. When GitOps (Flux, Argo CD) or `kubectl set image` changes a target's pod template,
+// a release of the new template's images starts through the target's lane — the same lane `fledge start` uses, so
+// releases from CI keep working beside it — and the Canary's `.status` follows the release as Flagger writes it.
+//
+// Cost model: two watches (Canaries, Deployments) keep an in-memory cache; nothing is polled. An idle Canary costs
+// no API request at all (Flagger re-reads ~12 objects per Canary every 10 s). A running release is followed through
+// Temporal (a long poll of its history wakes the follower; see releases.ts), and the status is written only when it
+// changes.
+//
+// Flagger's rules kept here (pkg/controller, pkg/canary; facts, not code):
+// - a new Canary initialises (primary, Services, routes at 100 % primary, target scaled to zero) without a
+//   release: phase Initializing → Initialized, lastAppliedSpec = lastPromotedSpec = the template's hash;
+// - a release starts when the hash of the target's pod template differs from `status.lastAppliedSpec`, unless it
+//   equals `status.lastPromotedSpec` (a manual rollback to what the primary runs); a scale changes nothing;
+// - a failed release keeps its spec in `lastAppliedSpec`, so the same template is not retried;
+// - `spec.suspend`: no new release starts;
+// - deletion: the finalizer `finalizer.flagger.app` is added only with `spec.revertOnDeletion`, and removed after
+//   the revert (the revert itself is a hook: `revertOnDeletion` in the options).
+import * as k8s from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { FledgeConfig } from '../config.js';
+import { releaseContextOf } from '../domain/compiled.js';
+import type { ReleaseResult } from '../domain/result.js';
+import type { RequestBudget } from '../integrations/kubernetes/budget.js';
+import { budgetFromEnv } from '../integrations/kubernetes/budget.js';
+import {
+  createWorkloadController,
+  deploymentReadiness,
+  primaryName,
+  type WorkloadController,
+} from '../integrations/kubernetes/workloads.js';
+import type { RouterProvider } from '../integrations/traffic/manifests.js';
+import { createRouters } from '../integrations/traffic/routers.js';
+import type { RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
+import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
+import { checkRelease, InvalidReleaseInput, releaseIdFor, submitRelease } from '../starter.js';
+import { abortSignal } from '../workflows/messages.js';
+import {
+  canaryKey,
+  clusterInitiator,
+  containerImages,
+  flaggerFinalizer,
+  flaggerGroup,
+  flaggerVersion,
+  keyOf,
+  referencedObjects,
+  releaseImages,
+  releaseYaml,
+  targetKind,
+  targetName,
+  templateHash,
+  type CanaryObject,
+  type DeploymentObject,
+} from './canary.js';
+import { describeRelease, followRelease, latestReleaseOf, type FollowEnd } from './releases.js';
+import {
+  activePhases,
+  changeFromOutcome,
+  nextStatus,
+  promotedCondition,
+  type CanaryPhase,
+  triggerFor,
+  type CanaryStatus,
+  type StatusChange,
+} from './status.js';
+
+/** Who cluster mode acts as (operator messages it sends, logs). */
+export const clusterActor = 'fledge-cluster-mode';
+
+export interface ClusterModeOptions {
+  kc: k8s.KubeConfig;
+  client: Client;
+  cfg: FledgeConfig;
+  /** Watch one namespace only (default: all namespaces). */
+  namespace?: string;
+  /** Kubernetes request budget of the initialisation writes (default from FLEDGE_KUBE_QPS/BURST). */
+  budget?: RequestBudget;
+  log?: (msg: string) => void;
+  /**
+   * HOOK (`spec.revertOnDeletion`, built separately): restores what the Canary's setup changed (the target's
+   * replicas, the Services' selectors, the routes) when a Canary with `revertOnDeletion: true` is deleted. Cluster
+   * mode calls it while the Canary still exists (held by Flagger's finalizer `finalizer.flagger.app`), then removes
+   * the finalizer. Absent: no finalizer is added, and deleting such a Canary leaves the objects in place (as
+   * without `revertOnDeletion`).
+   */
+  revertOnDeletion?: (canary: CanaryObject) => Promise<void>;
+  /** The clock of status timestamps (tests). */
+  now?: () => Date;
+}
+
+export interface ClusterModeController {
+  /** Starts the watches and returns once the caches are filled and every Canary was queued. */
+  start(): Promise<void>;
+  /** Stops the watches and the followers (running releases go on: they live in Temporal). */
+  stop(): Promise<void>;
+  /** Resolves when no reconcile is running or queued (tests). */
+  idle(): Promise<void>;
+}
+
+interface Follower {
+  releaseId: string;
+  hash: string;
+  ctrl: AbortController;
+  done: Promise<void>;
+}
+
+const canaryPlural = 'canaries';
+
+function isApiError(e: unknown, code: number): boolean {
+  return e instanceof k8s.ApiException && e.code === code;
+}
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Resource versions are etcd revisions in practice: the larger one is the newer object. */
+function newer(a: string | undefined, b: string | undefined): boolean {
+  const x = Number(a);
+  const y = Number(b);
+  return Number.isFinite(x) && Number.isFinite(y) ? x > y : false;
+}
+
+/** Our own hashes are 16 hex digits; anything else in lastAppliedSpec was written by Flagger. */
+const ownHash = (h: string | undefined): boolean => h !== undefined && /^[0-9a-f]{16}$/.test(h);
+
+export function createClusterMode(opts: ClusterModeOptions): ClusterModeController {
+  const log = opts.log ?? ((m: string) => console.log(`fledge cluster-mode: ${m}`));
+  const now = opts.now ?? (() => new Date());
+  const { kc, client, cfg } = opts;
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const budget = opts.budget ?? budgetFromEnv(process.env);
+  const workloads: WorkloadController = createWorkloadController(kc, budget);
+  const routers: Record<RouterProvider, TrafficRouter> = createRouters({ custom, budget });
+  const nsPath = opts.namespace ? `/namespaces/${opts.namespace}` : '';
+
+  const canaries = k8s.makeInformer<CanaryObject & k8s.KubernetesObject>(
+    kc,
+    `/apis/${flaggerGroup}/${flaggerVersion}${nsPath}/${canaryPlural}`,
+    () =>
+      (opts.namespace
+        ? custom.listNamespacedCustomObject({
+            group: flaggerGroup,
+            version: flaggerVersion,
+            namespace: opts.namespace,
+            plural: canaryPlural,
+          })
+        : custom.listClusterCustomObject({
+            group: flaggerGroup,
+            version: flaggerVersion,
+            plural: canaryPlural,
+          })) as Promise<k8s.KubernetesListObject<CanaryObject & k8s.KubernetesObject>>,
+  );
+  // Deployments as plain JSON (the custom-objects client does not convert to the typed model): the hash of a
+  // template must be the same whether it came from the list or from a watch event.
+  const deployments = k8s.makeInformer<DeploymentObject>(
+    kc,
+    `/apis/apps/v1${nsPath}/deployments`,
+    () =>
+      (opts.namespace
+        ? custom.listNamespacedCustomObject({
+            group: 'apps',
+            version: 'v1',
+            namespace: opts.namespace,
+            plural: 'deployments',
+          })
+        : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments' })) as Promise<
+        k8s.KubernetesListObject<DeploymentObject>
+      >,
+  );
+
+  // ── state kept in memory (everything else is in the Canary's status and in Temporal) ───────────────────────
+  const followers = new Map<string, Follower>();
+  /** The status this process last wrote per Canary (newer than the cache until the watch delivers it). */
+  const written = new Map<string, { resourceVersion: string | undefined; status: CanaryStatus }>();
+  /** Canaries whose primary/Services were ensured by this process, with the template hash they were made from. */
+  const initialised = new Map<string, { uid: string | undefined; hash: string }>();
+  const retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  const reported = new Map<string, string>();
+  let stopped = false;
+
+  const getCanary = (key: string): CanaryObject | undefined => {
+    const [ns, name] = key.split('/');
+    return canaries.get(name ?? '', ns) as CanaryObject | undefined;
+  };
+  const getDeployment = (ns: string, name: string): DeploymentObject | undefined =>
+    deployments.get(name, ns) as DeploymentObject | undefined;
+
+  const statusOf = (key: string, cd: CanaryObject): CanaryStatus => {
+    const mine = written.get(key);
+    if (
+      mine &&
+      (cd.metadata.resourceVersion === undefined || newer(mine.resourceVersion, cd.metadata.resourceVersion))
+    )
+      return mine.status;
+    return cd.status ?? {};
+  };
+
+  /** Logs a problem once per distinct message per Canary (reconciles are frequent; logs are not). */
+  const reportOnce = (key: string, msg: string): void => {
+    if (reported.get(key) === msg) return;
+    reported.set(key, msg);
+    log(`${key}: ${msg}`);
+  };
+
+  /** Writes the status change (merge patch of the status subresource) if it changes anything. */
+  // Writes of one Canary's status are serialised (the reconcile and the release's follower both write).
+  const writeLocks = new Map<string, Promise<void>>();
+  const writeStatus = (key: string, change: StatusChange): Promise<void> => {
+    const prev = writeLocks.get(key) ?? Promise.resolve();
+    const run = prev.then(() => writeStatusNow(key, change));
+    const settled = run.catch(() => undefined);
+    writeLocks.set(key, settled);
+    void settled.then(() => {
+      if (writeLocks.get(key) === settled) writeLocks.delete(key);
+    });
+    return run;
+  };
+  const writeStatusNow = async (key: string, change: StatusChange): Promise<void> => {
+    const cd = getCanary(key);
+    if (!cd) return;
+    const before = statusOf(key, cd);
+    const next = nextStatus(before, change, now(), targetKind(cd));
+    if (next === null) return;
+    const [namespace, name] = key.split('/') as [string, string];
+    const res = (await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: flaggerGroup,
+        version: flaggerVersion,
+        namespace,
+        plural: canaryPlural,
+        name,
+        body: { status: next },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    )) as CanaryObject;
+    written.set(key, { resourceVersion: res.metadata?.resourceVersion, status: res.status ?? next });
+    if (next.phase !== before.phase)
+      log(
+        `${key}: ${next.phase} (weight ${next.canaryWeight ?? 0}, failed checks ${next.failedChecks ?? 0})`,
+      );
+  };
+
+  // ── the work queue: one reconcile per Canary at a time; a change during a reconcile runs it once more ───────
+  const running = new Map<string, Promise<void>>();
+  const dirty = new Set<string>();
+  const enqueue = (key: string): void => {
+    if (stopped) return;
+    if (running.has(key)) {
+      dirty.add(key);
+      return;
+    }
+    const p = (async () => {
+      do {
+        dirty.delete(key);
+        try {
+          await reconcile(key);
+          const r = retries.get(key);
+          if (r?.timer) clearTimeout(r.timer);
+          retries.delete(key);
+        } catch (e) {
+          // Retried with backoff (only after a failure: nothing is polled).
+          const r = retries.get(key) ?? { attempt: 0 };
+          r.attempt++;
+          const delay = Math.min(60_000, 500 * 2 ** Math.min(r.attempt, 7));
+          reportOnce(key, `reconcile failed (retry in ${Math.round(delay / 1000)} s): ${errText(e)}`);
+          if (r.timer) clearTimeout(r.timer);
+          r.timer = setTimeout(() => {
+            r.timer = undefined;
+            enqueue(key);
+          }, delay);
+          retries.set(key, r);
+        }
+      } while (dirty.has(key) && !stopped);
+    })().finally(() => running.delete(key));
+    running.set(key, p);
+  };
+
+  /** Canaries whose target (or its primary) is this Deployment. */
+  const canariesOfDeployment = (d: DeploymentObject): string[] => {
+    const ns = d.metadata?.namespace ?? 'default';
+    const name = d.metadata?.name ?? '';
+    return canaries
+      .list(ns)
+      .map((c) => c as CanaryObject)
+      .filter((c) => {
+        const t = targetName(c);
+        return t !== undefined && (t === name || primaryName(t) === name);
+      })
+      .map(keyOf);
+  };
+
+  // ── the release input, read from the cluster when a release starts (never while idle) ──────────────────────
+  const readReferenced = async (cd: CanaryObject) => {
+    const refs = referencedObjects(cd);
+    const read = async (plural: string, r: { namespace: string; name: string }) => {
+      try {
+        return (await custom.getNamespacedCustomObject({
+          group: flaggerGroup,
+          version: flaggerVersion,
+          namespace: r.namespace,
+          plural,
+          name: r.name,
+        })) as CanaryObject;
+      } catch (e) {
+        if (isApiError(e, 404)) return undefined; // validation reports the missing reference
+        throw e;
+      }
+    };
+    const templates = (await Promise.all(refs.templates.map((r) => read('metrictemplates', r)))).filter(
+      (x): x is CanaryObject => x !== undefined,
+    );
+    const providers = (await Promise.all(refs.providers.map((r) => read('alertproviders', r)))).filter(
+      (x): x is CanaryObject => x !== undefined,
+    );
+    return releaseYaml(cd, templates, providers);
+  };
+
+  // ── initialisation (Flagger: a new Canary gets its primary without a release) ─────────────────────────────
+  const initialise = async (key: string, cd: CanaryObject, target: DeploymentObject): Promise<void> => {
+    const ns = cd.metadata.namespace ?? 'default';
+    const images = containerImages(target);
+    const yaml = await readReferenced(cd);
+    let checked;
+    try {
+      checked = checkRelease({ yaml, fileName: `canary ${key}`, images, requireImages: false });
+    } catch (e) {
+      if (!(e instanceof InvalidReleaseInput)) throw e;
+      reportOnce(key, `invalid Canary: ${e.message}`);
+      await writeStatus(key, {
+        phase: 'Initializing',
+        message: `Invalid Canary: ${e.message}`.slice(0, 2000),
+      });
+      return;
+    }
+    const violations = checkReleasePolicy(cfg.policy ?? defaultReleasePolicy, { namespace: ns, images });
+    if (violations.length > 0) {
+      const msg = formatPolicyViolations(violations);
+      reportOnce(key, msg);
+      await writeStatus(key, { phase: 'Initializing', message: msg.slice(0, 2000) });
+      return;
+    }
+    const ctx = releaseContextOf(checked.compiled, checked.bundle.canary.spec, images);
+    const t = { namespace: ns, name: ctx.target.name };
+    const done = initialised.get(key);
+    let hash = done?.uid === cd.metadata.uid ? done?.hash : undefined;
+    if (hash === undefined) {
+      hash = templateHash(target.spec?.template);
+      await workloads.ensurePrimary(t);
+      if (ctx.autoscalerRef)
+        await workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name, ctx.autoscalerRef.primaryScalerReplicas);
+      await workloads.ensureServices(t, {
+        service: ctx.service.name,
+        port: ctx.service.port,
+        ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
+        ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
+        ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+        metadata: ctx.service.metadata,
+      });
+      initialised.set(key, { uid: cd.metadata.uid, hash });
+    }
+    // Wait for the primary: its next watch event queues this Canary again (no polling).
+    const primary = getDeployment(ns, primaryName(t.name));
+    const ready = primary
+      ? deploymentReadiness(primary, checked.compiled.plan.primaryReadyThreshold)
+      : undefined;
+    if (!ready?.ready) {
+      await writeStatus(key, { phase: 'Initializing' });
+      return;
+    }
+    const routerTarget: RouterTarget = {
+      namespace: ns,
+      service: ctx.service.name,
+      port: ctx.service.port,
+      hosts: ctx.service.hosts,
+      gateways: ctx.service.gateways,
+      match: ctx.service.match as RouterTarget['match'],
+      options: ctx.service.options,
+    };
+    await routers[ctx.provider].reconcile(routerTarget);
+    await workloads.scaleCanary(t, 'zero');
+    await writeStatus(key, {
+      phase: 'Initialized',
+      canaryWeight: 0,
+      failedChecks: 0,
+      iterations: 0,
+      lastAppliedSpec: hash,
+      lastPromotedSpec: hash,
+    });
+    initialised.delete(key);
+    log(`${key}: initialised (primary ${primaryName(t.name)}, routes at 100% primary)`);
+  };
+
+  // ── following a release ────────────────────────────────────────────────────────────────────────────────────
+  const stopFollower = (key: string): void => {
+    const f = followers.get(key);
+    if (!f) return;
+    f.ctrl.abort();
+    followers.delete(key);
+  };
+
+  const follow = (key: string, releaseId: string, hash: string): void => {
+    const existing = followers.get(key);
+    if (existing && existing.releaseId === releaseId && existing.hash === hash) return;
+    stopFollower(key);
+    const ctrl = new AbortController();
+    const f: Follower = { releaseId, hash, ctrl, done: Promise.resolve() };
+    followers.set(key, f);
+    const mine = (): boolean => followers.get(key) === f && !ctrl.signal.aborted;
+    f.done = (async () => {
+      let end: FollowEnd;
+      try {
+        end = await followRelease(client, releaseId, {
+          signal: ctrl.signal,
+          log: (m) => log(`${key}: ${m}`),
+          onProgress: async (change) => {
+            if (!mine()) return;
+            // A release's own Initializing/Initialized is the Canary's Progressing (a new revision is under way).
+            const phase: CanaryPhase =
+              change.phase === 'Initializing' || change.phase === 'Initialized'
+                ? 'Progressing'
+                : change.phase;
+            // The outcome (below) writes the terminal phases with the result's details.
+            if (['Succeeded', 'Failed', 'Terminating', 'Terminated'].includes(phase)) return;
+            await writeStatus(key, { ...change, phase, lastAppliedSpec: hash }).catch((e: unknown) =>
+              log(`${key}: status not written: ${errText(e)}`),
+            );
+          },
+        });
+      } catch (e) {
+        end = { kind: 'workflow-failed', message: errText(e) };
+      }
+      if (!mine()) return;
+      followers.delete(key);
+      const change = finalChange(end, hash);
+      if (change) {
+        try {
+          await writeStatus(key, change);
+        } catch (e) {
+          log(`${key}: final status not written: ${errText(e)}`);
+        }
+      }
+      enqueue(key); // the template may have changed again meanwhile
+    })();
+  };
+
+  const finalChange = (end: FollowEnd, hash: string): StatusChange | null => {
+    if (end.kind === 'stopped') return null;
+    if (end.kind === 'workflow-failed')
+      return {
+        phase: 'Failed',
+        canaryWeight: 0,
+        iterations: 0,
+        lastAppliedSpec: hash,
+        message: `${promotedCondition('Failed', 'Deployment').message} ${end.message}`.slice(0, 2000),
+      };
+    const r: ReleaseResult = end.result;
+    const base = changeFromOutcome(
+      r.outcome,
+      hash,
+      r.failedChecks,
+      r.outcome === 'Promoted'
+        ? undefined
+        : `${promotedCondition('Failed', 'Deployment').message} ${r.outcome}: ${r.reason.message}`.slice(
+            0,
+            2000,
+          ),
+    );
+    return base ? { ...base, lastAppliedSpec: hash } : null;
+  };
+
+  // ── starting a release ─────────────────────────────────────────────────────────────────────────────────────
+  const startRelease = async (
+    key: string,
+    cd: CanaryObject,
+    target: DeploymentObject,
+    hash: string,
+    status: CanaryStatus,
+  ): Promise<void> => {
+    const ns = cd.metadata.namespace ?? 'default';
+    const tname = target.metadata?.name ?? '';
+    const primary = getDeployment(ns, primaryName(tname));
+    const images = releaseImages(target, primary);
+    const releaseId = releaseIdFor({ namespace: ns, name: tname }, images);
+    const existing = await describeRelease(client, releaseId);
+    if (existing?.running) {
+      // A release of these images is under way (`fledge start` from CI set them on the target): follow it.
+      log(`${key}: following ${releaseId} (started by ${existing.initiator ?? 'unknown'})`);
+      await writeStatus(key, {
+        phase: 'Progressing',
+        canaryWeight: 0,
+        failedChecks: 0,
+        iterations: 0,
+        lastAppliedSpec: hash,
+      });
+      follow(key, releaseId, hash);
+      return;
+    }
+    const lastChange = status.lastTransitionTime ? Date.parse(status.lastTransitionTime) : 0;
+    if (
+      existing &&
+      existing.initiator !== undefined &&
+      !existing.initiator.startsWith('cluster-mode@') &&
+      existing.startTime.getTime() > lastChange
+    ) {
+      // A release from CI ran this template while cluster mode was not watching: its outcome is this template's.
+      log(`${key}: ${releaseId} already ran (started by ${existing.initiator}); taking its outcome`);
+      follow(key, releaseId, hash);
+      return;
+    }
+    const yaml = await readReferenced(cd);
+    try {
+      const submitted = await submitRelease(client, cfg, {
+        yaml,
+        fileName: `canary ${key}`,
+        images,
+        initiator: clusterInitiator(hash),
+        // The same images ran before (a template change elsewhere, or a GitOps revert to an older tag): a new run.
+        ...(existing ? { retry: true } : {}),
+      });
+      log(
+        `${key}: pod template changed (${Object.entries(images)
+          .map(([c, i]) => `${c}=${i}`)
+          .join(', ')}): release ${submitted.workflowId} ${submitted.disposition}`,
+      );
+    } catch (e) {
+      if (!(e instanceof InvalidReleaseInput)) throw e;
+      reportOnce(key, `release not started: ${e.message}`);
+      // Not recorded as applied: fixing the Canary (or the template) starts it.
+      await writeStatus(key, {
+        phase: 'Failed',
+        canaryWeight: 0,
+        message: `Release not started: ${e.message}`.slice(0, 2000),
+      });
+      return;
+    }
+    await writeStatus(key, {
+      phase: 'Progressing',
+      canaryWeight: 0,
+      failedChecks: 0,
+      iterations: 0,
+      lastAppliedSpec: hash,
+    });
+    follow(key, releaseId, hash);
+  };
+
+  /** After a restart: the release of the applied template, still running or ended while nobody watched. */
+  const resume = async (
+    key: string,
+    cd: CanaryObject,
+    target: DeploymentObject,
+    hash: string,
+  ): Promise<void> => {
+    const ns = cd.metadata.namespace ?? 'default';
+    const tname = target.metadata?.name ?? '';
+    const primary = getDeployment(ns, primaryName(tname));
+    const derived = releaseIdFor({ namespace: ns, name: tname }, releaseImages(target, primary));
+    let found = await describeRelease(client, derived);
+    if (!found) {
+      // Several containers, or the primary already promoted: the ID is not derivable; the target's latest release
+      // is ours if it runs, or if cluster mode started it for this very template.
+      const latest = await latestReleaseOf(client, { namespace: ns, name: tname });
+      if (latest && (latest.running || latest.initiator === clusterInitiator(hash))) found = latest;
+    }
+    if (found) {
+      log(`${key}: following ${found.workflowId} (${found.running ? 'running' : 'ended while not watched'})`);
+      follow(key, found.workflowId, hash);
+      return;
+    }
+    // Recorded as started but no release exists (e.g. stopped between the two writes): start it.
+    await startRelease(key, cd, target, hash, { ...cd.status, lastAppliedSpec: undefined });
+  };
+
+  // ── deletion ───────────────────────────────────────────────────────────────────────────────────────────────
+  const abortRunning = async (key: string, reason: string): Promise<void> => {
+    const f = followers.get(key);
+    if (!f) return;
+    stopFollower(key);
+    await client.workflow
+      .getHandle(f.releaseId)
+      .signal(abortSignal, { actor: clusterActor, reason })
+      .catch((e: unknown) => log(`${key}: abort of ${f.releaseId} not sent: ${errText(e)}`));
+    log(`${key}: ${reason}: release ${f.releaseId} aborted`);
+  };
+
+  const patchFinalizers = async (cd: CanaryObject, finalizers: string[]): Promise<void> => {
+    await custom.patchNamespacedCustomObject(
+      {
+        group: flaggerGroup,
+        version: flaggerVersion,
+        namespace: cd.metadata.namespace ?? 'default',
+        plural: canaryPlural,
+        name: cd.metadata.name,
+        body: { metadata: { finalizers, resourceVersion: cd.metadata.resourceVersion } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  };
+
+  const finalize = async (key: string, cd: CanaryObject): Promise<void> => {
+    const finalizers = cd.metadata.finalizers ?? [];
+    if (!finalizers.includes(flaggerFinalizer)) return;
+    await abortRunning(key, 'Canary deleted');
+    if (opts.revertOnDeletion) await opts.revertOnDeletion(cd);
+    // Without a revert in this build (e.g. Flagger's finalizer on a Canary taken over), the deletion must not hang:
+    // the objects stay, as without revertOnDeletion.
+    else
+      log(`${key}: deleted with revertOnDeletion, but this build has no revert: the objects stay in place`);
+    await patchFinalizers(
+      cd,
+      finalizers.filter((f) => f !== flaggerFinalizer),
+    );
+    log(`${key}: reverted and finalised`);
+  };
+
+  // ── the reconcile ──────────────────────────────────────────────────────────────────────────────────────────
+  const reconcile = async (key: string): Promise<void> => {
+    const cd = getCanary(key);
+    if (!cd) return; // deleted: handled by the delete event
+    if (cd.metadata.deletionTimestamp) return finalize(key, cd);
+    const finalizers = cd.metadata.finalizers ?? [];
+    if (cd.spec.revertOnDeletion && opts.revertOnDeletion && !finalizers.includes(flaggerFinalizer))
+      await patchFinalizers(cd, [...finalizers, flaggerFinalizer]);
+    else if (!cd.spec.revertOnDeletion && finalizers.includes(flaggerFinalizer))
+      await patchFinalizers(
+        cd,
+        finalizers.filter((f) => f !== flaggerFinalizer),
+      );
+    const status = statusOf(key, cd);
+    if (!status.conditions) {
+      // Flagger: a new Canary is Initializing first.
+      await writeStatus(key, { phase: 'Initializing' });
+    }
+    const tname = targetName(cd);
+    const ns = cd.metadata.namespace ?? 'default';
+    if (!tname) return reportOnce(key, 'spec.targetRef.name is missing');
+    if ((cd.spec.targetRef?.kind ?? 'Deployment') !== 'Deployment')
+      return reportOnce(key, `targetRef kind ${cd.spec.targetRef?.kind} is not supported (Deployment only)`);
+    const target = getDeployment(ns, tname);
+    if (!target) return reportOnce(key, `waiting for deployment ${ns}/${tname}`);
+    const st = statusOf(key, cd);
+    const hash = templateHash(target.spec?.template);
+    if (!st.lastPromotedSpec) return initialise(key, cd, target);
+    if (!ownHash(st.lastAppliedSpec)) {
+      // Taken over from Flagger: its hash is not ours. The primary runs the target's images → nothing to release.
+      const primary = getDeployment(ns, primaryName(tname));
+      const same = JSON.stringify(containerImages(primary)) === JSON.stringify(containerImages(target));
+      if (same && !activePhases.has(st.phase ?? '')) {
+        await writeStatus(key, {
+          phase: st.phase === 'Failed' ? 'Failed' : st.phase || 'Initialized',
+          lastAppliedSpec: hash,
+          lastPromotedSpec: hash,
+        });
+        log(`${key}: taken over from Flagger (primary runs the target's images)`);
+        return;
+      }
+    }
+    const trigger = triggerFor(st, hash, {
+      suspended: cd.spec.suspend === true,
+      followedHash: followers.get(key)?.hash,
+    });
+    switch (trigger.kind) {
+      case 'initialise':
+        return initialise(key, cd, target);
+      case 'release':
+        return startRelease(key, cd, target, hash, st);
+      case 'suspended':
+        return reportOnce(key, 'suspended: the new template is not released');
+      case 'resume':
+        return resume(key, cd, target, hash);
+      case 'none':
+        return;
+    }
+  };
+
+  // ── wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
+  // The library's informer stops on an error (a failed list or watch); it is started again with backoff. The
+  // backoff resets once the watch delivers events again.
+  const watchAttempts = { canaries: 0, deployments: 0 };
+  const restartOnError =
+    (name: keyof typeof watchAttempts, inf: { start(): Promise<void> }) => (err: unknown) => {
+      if (stopped) return;
+      const attempt = ++watchAttempts[name];
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      log(`${name} watch failed (${errText(err)}); restarting in ${Math.round(delay / 1000)} s`);
+      setTimeout(() => {
+        if (!stopped) void inf.start().catch(() => undefined); // failures arrive as error events again
+      }, delay);
+    };
+
+  const onCanary = (obj: k8s.KubernetesObject): void => {
+    watchAttempts.canaries = 0;
+    enqueue(keyOf(obj));
+  };
+  canaries.on('add', onCanary);
+  canaries.on('update', onCanary);
+  canaries.on('delete', (obj) => {
+    const key = keyOf(obj);
+    written.delete(key);
+    initialised.delete(key);
+    reported.delete(key);
+    // Flagger stops analysing a deleted Canary; Fledge aborts its release (traffic back to the primary) so no
+    // release is left moving traffic for a Canary nobody declares any more. The objects stay (no revertOnDeletion).
+    void abortRunning(key, 'Canary deleted');
+  });
+  canaries.on('error', restartOnError('canaries', canaries));
+  const onDeployment = (obj: DeploymentObject): void => {
+    watchAttempts.deployments = 0;
+    for (const key of canariesOfDeployment(obj)) enqueue(key);
+  };
+  deployments.on('add', onDeployment);
+  deployments.on('update', onDeployment);
+  deployments.on('delete', onDeployment);
+  deployments.on('error', restartOnError('deployments', deployments));
+
+  return {
+    async start() {
+      stopped = false;
+      await deployments.start();
+      await canaries.start();
+      for (const c of canaries.list()) enqueue(keyOf(c));
+      log(
+        `watching Canaries (${flaggerGroup}/${flaggerVersion}) ${opts.namespace ? `in ${opts.namespace}` : 'in all namespaces'}`,
+      );
+    },
+    async stop() {
+      stopped = true;
+      await canaries.stop();
+      await deployments.stop();
+      for (const key of [...followers.keys()]) stopFollower(key);
+      for (const r of retries.values()) if (r.timer) clearTimeout(r.timer);
+      await Promise.allSettled([...running.values()]);
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
+    },
+  };
+}
+
+export { canaryKey };
