@@ -5,7 +5,8 @@
 // 429) are retried. The keys come from the template's `secretRef` Secret (`datadog_api_key`,
 // `datadog_application_key`, Flagger's names), read on the worker (src/integrations/secrets.ts): they become
 // request headers and never reach an outcome, a message or workflow history.
-import { sleep, throwIfAborted } from '../../cancellation.js';
+import { throwIfAborted } from '../../cancellation.js';
+import { withRetries, type RetryPolicy } from '../../retry.js';
 import type { OutboundFetch } from '../../outbound.js';
 import type { SecretData, SecretSource } from '../../secrets.js';
 import { resolveMetricQuery, type MetricOutcome, type MetricsProvider } from '../provider.js';
@@ -99,34 +100,41 @@ export function createDatadogProvider(opts: DatadogProviderOptions): MetricsProv
         keys,
         opts.fetch,
       );
-      const retries = opts.retries ?? 2;
-      for (let attempt = 0; ; attempt++) {
+      // No answer, 5xx and 429 are worth another attempt; refused keys or a bad query are not.
+      const policy: RetryPolicy = {
+        retries: opts.retries ?? 2,
+        backoff: { kind: 'linear', baseMs: opts.backoffMs ?? 300 },
+      };
+      const attempt = (): Promise<{ value: number | null } | { windowError: string }> => {
         const window = queryWindow(metric.interval, now());
-        if (!window.ok) return fail(window.error, query);
-        try {
-          const value = await client.queryValue(
+        if (!window.ok) return Promise.resolve({ windowError: window.error });
+        return client
+          .queryValue(
             { query, from: window.from, to: window.to },
             { timeoutMs: opts.timeoutMs ?? 5000, ...(cancel ? { signal: cancel } : {}) },
-          );
-          if (value === null)
-            return {
-              name: metric.name,
-              value: null,
-              error: 'no-values',
-              message: 'no values found (is the target receiving traffic?)',
-              query,
-            };
-          return { name: metric.name, value, query };
-        } catch (e) {
-          throwIfAborted(cancel);
-          const retryable =
-            e instanceof DatadogError && (e.kind === 'unreachable' || e.kind === 'rate-limited');
-          if (retryable && attempt < retries) {
-            await sleep((opts.backoffMs ?? 300) * (attempt + 1), cancel);
-            continue;
-          }
-          return fail(e instanceof Error ? e.message : String(e), query);
-        }
+          )
+          .then((value) => ({ value }));
+      };
+      try {
+        const r = await withRetries(attempt, policy, {
+          onError: (e) => ({
+            retry: e instanceof DatadogError && (e.kind === 'unreachable' || e.kind === 'rate-limited'),
+          }),
+          ...(cancel ? { signal: cancel } : {}),
+        });
+        if ('windowError' in r) return fail(r.windowError, query);
+        if (r.value === null)
+          return {
+            name: metric.name,
+            value: null,
+            error: 'no-values',
+            message: 'no values found (is the target receiving traffic?)',
+            query,
+          };
+        return { name: metric.name, value: r.value, query };
+      } catch (e) {
+        throwIfAborted(cancel);
+        return fail(e instanceof Error ? e.message : String(e), query);
       }
     },
   };

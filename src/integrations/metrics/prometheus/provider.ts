@@ -1,6 +1,7 @@
 // The MetricsProvider for MetricTemplates with `provider.type: prometheus` (the default), for inline queries and for
 // the built-in checks (the router's queries, run on the worker's Prometheus as Flagger's observers do).
-import { sleep, throwIfAborted } from '../../cancellation.js';
+import { throwIfAborted } from '../../cancellation.js';
+import { withRetries, type RetryPolicy } from '../../retry.js';
 import { credentialHeaders, type SecretSource } from '../../secrets.js';
 import { resolveMetricQuery, type MetricsProvider } from '../provider.js';
 import { createPrometheusClient, PrometheusError, type PrometheusClient } from './client.js';
@@ -47,37 +48,42 @@ export function createPrometheusProvider(
           };
         headers = { ...(headers ?? {}), ...creds };
       }
-      const retries = opts.retries ?? 2;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const value = await client(url, headers).queryScalar(rendered.query, {
-            timeoutMs: opts.timeoutMs ?? 5000,
+      // Only an unreachable Prometheus is worth another attempt (a bad query or answer will not change).
+      const policy: RetryPolicy = {
+        retries: opts.retries ?? 2,
+        backoff: { kind: 'linear', baseMs: opts.backoffMs ?? 300 },
+      };
+      try {
+        const value = await withRetries(
+          () =>
+            client(url, headers).queryScalar(rendered.query, {
+              timeoutMs: opts.timeoutMs ?? 5000,
+              ...(cancel ? { signal: cancel } : {}),
+            }),
+          policy,
+          {
+            onError: (e) => ({ retry: e instanceof PrometheusError && e.kind === 'unreachable' }),
             ...(cancel ? { signal: cancel } : {}),
-          });
-          if (value === null)
-            return {
-              name: metric.name,
-              value: null,
-              error: 'no-values',
-              message: 'no values found (is the target receiving traffic?)',
-              query: rendered.query,
-            };
-          return { name: metric.name, value, query: rendered.query };
-        } catch (e) {
-          throwIfAborted(cancel);
-          const retryable = e instanceof PrometheusError && e.kind === 'unreachable';
-          if (retryable && attempt < retries) {
-            await sleep((opts.backoffMs ?? 300) * (attempt + 1), cancel);
-            continue;
-          }
+          },
+        );
+        if (value === null)
           return {
             name: metric.name,
             value: null,
-            error: 'infrastructure',
-            message: e instanceof Error ? e.message : String(e),
+            error: 'no-values',
+            message: 'no values found (is the target receiving traffic?)',
             query: rendered.query,
           };
-        }
+        return { name: metric.name, value, query: rendered.query };
+      } catch (e) {
+        throwIfAborted(cancel);
+        return {
+          name: metric.name,
+          value: null,
+          error: 'infrastructure',
+          message: e instanceof Error ? e.message : String(e),
+          query: rendered.query,
+        };
       }
     },
   };
