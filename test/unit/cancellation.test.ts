@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callWebhook } from '../../src/integrations/hooks/webhook.js';
-import { createPrometheusProvider } from '../../src/integrations/metrics/provider.js';
+import { createPrometheusProvider } from '../../src/integrations/metrics/prometheus/provider.js';
 import type { MetricPlan } from '../../src/domain/plan.js';
 
 let server: Server;

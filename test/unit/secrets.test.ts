@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSecretSource, credentialHeaders } from '../../src/integrations/secrets.js';
-import { createPrometheusProvider } from '../../src/integrations/metrics/provider.js';
+import { createPrometheusProvider } from '../../src/integrations/metrics/prometheus/provider.js';
 import type { MetricPlan } from '../../src/domain/plan.js';
 
 function mounted(): string {

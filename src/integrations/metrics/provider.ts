@@ -6,8 +6,6 @@ import type { MetricPlan } from '../../domain/plan.js';
 import { defaultRouter, routerManifests, type RouterProvider } from '../traffic/manifests.js';
 import { isMetricProviderType, metricProviderManifests } from './manifests.js';
 
-export { createPrometheusProvider } from './prometheus/provider.js';
-
 export interface MetricTemplateDef {
   name: string;
   namespace: string;
