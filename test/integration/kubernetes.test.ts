@@ -33,7 +33,7 @@ describe('local Kubernetes', () => {
   it("the worker's clients reuse their TLS connection (the library alone opens one per request)", async () => {
     const plain = new k8s.KubeConfig();
     plain.loadFromFile(stack().kubeconfig);
-    expect(await connectionsFor(plain, 5)).toBe(5);
+    expect(await connectionsFor(plain, 5)).toBeGreaterThanOrEqual(5);
     const pooled = new PooledKubeConfig();
     pooled.loadFromFile(stack().kubeconfig);
     try {
