@@ -3,12 +3,14 @@
 // workflow receives the result and only checks its structure here. So validation rules, defaults and the compiler
 // are client code: changing them affects releases started afterwards, never the replay of one in flight.
 //
-// PURE and workflow-safe: no zod, no manifest code (only its types). What the workflow checks here is frozen per
+// PURE and workflow-safe: no zod, no manifest code (only its types, and the pure, dependency-free cookie builder
+// manifest/session-affinity.ts, which runs only for a spec with sessionAffinity — one the legacy path rejects). What the workflow checks here is frozen per
 // envelope version — a stricter check for version 1 would fail the replay of releases started with version 1;
 // change the envelope (and its check) only by adding a version.
 import { fnv1a, type ReleaseContext } from './context.js';
 import { routerManifests, routerNames } from '../integrations/traffic/manifests.js';
 import type { CompiledRelease } from './manifest/types.js';
+import { sessionAffinityRoutes } from './manifest/session-affinity.js';
 import { hookTypes, type ReleasePlan } from './plan.js';
 import type { ReleaseState } from './state.js';
 
@@ -75,6 +77,7 @@ export function releaseContextOf(
   const svc = compiled.router.service;
   // The router's own context building (Istio: `service.gateways`; Gateway API: its parents; kubernetes: none).
   const gateways = routerManifests[compiled.router.provider].gateways(svc);
+  const checksum = fnv1a(JSON.stringify({ spec: canarySpec, images }));
   return {
     target: { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name },
     provider: compiled.plan.provider,
@@ -97,6 +100,18 @@ export function releaseContextOf(
         ...(svc.trafficPolicy ? { trafficPolicy: svc.trafficPolicy } : {}),
         ...(svc.gatewayRefs.length > 0 ? { gatewayRefs: svc.gatewayRefs } : {}),
         ...(svc.mirror.length > 0 ? { mirrors: svc.mirror } : {}),
+        // Drop-in fields (issue 14): only when set, so contexts compiled without them are unchanged.
+        ...(svc.portDiscovery ? { portDiscovery: true } : {}),
+        ...(svc.delegation ? { delegation: true } : {}),
+        ...(compiled.router.sessionAffinity
+          ? {
+              sessionAffinity: sessionAffinityRoutes(
+                compiled.router.sessionAffinity.spec,
+                checksum,
+                compiled.router.sessionAffinity.intervalSeconds,
+              ),
+            }
+          : {}),
       },
       metadata: { apex: svc.apex, primary: svc.primary, canary: svc.canary },
     },
@@ -131,7 +146,7 @@ export function releaseContextOf(
         retries: h.retries,
         metadata: h.metadata,
       })),
-    checksum: fnv1a(JSON.stringify({ spec: canarySpec, images })),
+    checksum,
     newImages: { ...images },
   };
 }
@@ -274,6 +289,7 @@ const planCheck: Check = object({
     }),
   ),
   manualGates: arrayOf(gate),
+  gatePollMs: optional(num),
   infraRetry: optional(oneOf('count', 'until-deadline')),
   onInfrastructureError: oneOf('count-as-failed-check', 'hold', 'rollback'),
   supersedePolicy: optional(oneOf('supersede', 'queue')),

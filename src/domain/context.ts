@@ -2,6 +2,7 @@
 // the metric templates and notifiers. Built from the validated spec bundle in the workflow (pure, plain JSON).
 import type { RouterProvider } from '../integrations/traffic/manifests.js';
 import type { MatchCondition } from './plan.js';
+import type { SessionAffinityRoutes } from './manifest/session-affinity.js';
 
 export interface ReleaseContext {
   target: { namespace: string; name: string };
@@ -28,6 +29,12 @@ export interface ReleaseContext {
       trafficPolicy?: Record<string, unknown>;
       gatewayRefs?: Array<Record<string, unknown>>;
       mirrors?: Array<Record<string, unknown>>;
+      /** `service.portDiscovery`: the Services expose every container port; Istio routes name the port. */
+      portDiscovery?: boolean;
+      /** `service.delegation` (Istio): a delegate VirtualService, without hosts and gateways. */
+      delegation?: boolean;
+      /** `analysis.sessionAffinity`: the sticky cookies of this release (domain/manifest/session-affinity.ts). */
+      sessionAffinity?: SessionAffinityRoutes;
     };
     /** Labels/annotations for the apex, primary and canary Services. */
     metadata: Record<

@@ -43,11 +43,24 @@ export function canaryNamespaceOf(canary: unknown): string {
   return str(obj(obj(canary)?.metadata)?.namespace) ?? defaultNamespace;
 }
 
+/**
+ * How a reference to a MetricTemplate/AlertProvider absent from the bundle is explained: the text after
+ * "`<kind> \`ns/name\` not found: `". Default: Fledge's original hint (put it in the same file), which the legacy
+ * workflow path keeps; `checkRelease` says whether and where the cluster was searched (normalize.ts).
+ */
+export type DescribeMissing = (
+  kind: 'MetricTemplate' | 'AlertProvider',
+  namespace: string,
+  name: string,
+) => string;
+const putInFile: DescribeMissing = () => 'put it in the same file (multi-document YAML)';
+
 export function checkCanary(
   canary: unknown,
   doc: number,
   objects: readonly BundleObject[],
   profile: ManifestProfile = currentProfile,
+  describeMissing: DescribeMissing = putInFile,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const add = (path: PathSegment[], message: string) => issues.push({ doc, path, message });
@@ -103,6 +116,7 @@ export function checkCanary(
     }
   }
   router?.check({ spec, service, analysis, at, skipAnalysis, add });
+  if (profile.dropIn) checkDropInFields({ provider, service, analysis, at, add });
 
   // ── strategy ───────────────────────────────────────────────────────────────────────────────────────────────
   if (analysis) {
@@ -167,7 +181,14 @@ export function checkCanary(
     if (analysis.mirrorWeight !== undefined && !mirror)
       add(at('mirrorWeight'), '`mirrorWeight` needs `mirror: true`');
 
-    checkMetrics(analysis, at, add, { namespace, target: targetName, service: apex, objects, profile });
+    checkMetrics(analysis, at, add, {
+      namespace,
+      target: targetName,
+      service: apex,
+      objects,
+      profile,
+      describeMissing,
+    });
     checkNamed(arr(analysis.webhooks), 'webhook', 'webhooks', at, add);
     checkNamed(arr(analysis.alerts), 'alert', 'alerts', at, add);
     arr(analysis.alerts)?.forEach((a, i) => {
@@ -178,7 +199,7 @@ export function checkCanary(
       if (!objects.some((o) => o.kind === 'AlertProvider' && o.name === name && o.namespace === ns)) {
         add(
           at('alerts', i, 'providerRef', 'name'),
-          `AlertProvider \`${ns}/${name}\` not found: put it in the same file (multi-document YAML)`,
+          `AlertProvider \`${ns}/${name}\` not found: ${describeMissing('AlertProvider', ns, name)}`,
         );
       }
     });
@@ -222,6 +243,7 @@ interface MetricContext {
   service: string | undefined;
   objects: readonly BundleObject[];
   profile: ManifestProfile;
+  describeMissing: DescribeMissing;
 }
 
 function checkMetrics(
@@ -290,7 +312,7 @@ function checkMetrics(
         const elsewhere = ctx.objects.find((o) => o.kind === 'MetricTemplate' && o.name === refName);
         add(
           p('templateRef', 'name'),
-          `MetricTemplate \`${refNs}/${refName}\` not found: put it in the same file (multi-document YAML)${elsewhere ? `; the file has \`${elsewhere.namespace}/${refName}\` (set templateRef.namespace)` : ''}`,
+          `MetricTemplate \`${refNs}/${refName}\` not found: ${ctx.describeMissing('MetricTemplate', refNs, refName)}${elsewhere ? `; the file has \`${elsewhere.namespace}/${refName}\` (set templateRef.namespace)` : ''}`,
         );
         return;
       }
@@ -327,4 +349,42 @@ function checkMetrics(
       );
     }
   });
+}
+
+/**
+ * Rules of the Flagger fields the current profile accepts (portDiscovery needs none): which routers carry them and,
+ * for session affinity, Flagger's own check (pkg/controller/controller.go verifySessionAffinity) and strategy.
+ */
+function checkDropInFields(input: {
+  provider: RouterProvider | undefined;
+  service: Raw | undefined;
+  analysis: Raw | undefined;
+  at: (...p: PathSegment[]) => PathSegment[];
+  add: (path: PathSegment[], message: string) => void;
+}): void {
+  const { provider, service, analysis, at, add } = input;
+  if (provider === undefined) return; // an unknown provider is zod's to report
+  if (service?.delegation === true && provider !== 'istio')
+    add(
+      ['spec', 'service', 'delegation'],
+      `only used with provider istio (a delegate VirtualService); provider is ${provider}`,
+    );
+  const affinity = obj(analysis?.sessionAffinity);
+  if (!affinity) return;
+  if (provider !== 'istio' && provider !== 'gatewayapi:v1')
+    add(
+      at('sessionAffinity'),
+      `only supported with providers istio and gatewayapi:v1 (as Flagger: cookie-based routes); provider is ${provider}`,
+    );
+  if (analysis?.iterations !== undefined)
+    add(
+      at('sessionAffinity'),
+      'only used by a weighted canary (stepWeight/stepWeights), as Flagger\'s "Canary Release with Session Affinity"; remove it or `iterations`',
+    );
+  const cookie = str(affinity.cookieName);
+  if (cookie !== undefined && cookie === str(affinity.primaryCookieName))
+    add(
+      at('sessionAffinity', 'primaryCookieName'),
+      "can't use the same cookie name for both primary and canary (cookieName); please update them to be different",
+    );
 }

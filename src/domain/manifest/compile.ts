@@ -40,6 +40,9 @@ export const flaggerDefaults = {
   portName: 'http',
 } as const;
 
+/** `spec.fledge.gatePollInterval` default: a closed gate's webhooks are polled this often while it waits. */
+export const defaultGatePollInterval = '2s';
+
 function ms(duration: string | undefined, fallback: string): number {
   const parsed = parseGoDuration(duration ?? fallback);
   return parsed.ok ? parsed.ms : (parseGoDuration(fallback) as { ok: true; ms: number }).ms;
@@ -163,6 +166,7 @@ export function compileReleasePlan(
     metrics: (analysis?.metrics ?? []).map((m) => compileMetric(m, namespace)),
     hooks: (analysis?.webhooks ?? []).map(compileHook),
     manualGates: [...new Set(fledge.manualGates ?? [])],
+    gatePollMs: Math.min(ms(fledge.gatePollInterval, defaultGatePollInterval), intervalMs),
     onInfrastructureError: fledge.onInfrastructureError ?? 'count-as-failed-check',
     supersedePolicy: fledge.supersede ?? 'supersede',
     ...(fledge.approvers ? { approvers: compileApprovers(fledge.approvers) } : {}),
@@ -202,6 +206,8 @@ export function compileServiceSpec(bundle: ParsedCanaryBundle): ServiceSpec {
     ...(s.corsPolicy ? { corsPolicy: s.corsPolicy } : {}),
     ...(s.trafficPolicy ? { trafficPolicy: s.trafficPolicy } : {}),
     mirror: [...(s.mirror ?? [])],
+    ...(s.portDiscovery === true ? { portDiscovery: true as const } : {}),
+    ...(s.delegation === true ? { delegation: true as const } : {}),
   };
 }
 
@@ -220,10 +226,20 @@ export function mergeMatchConditions(
 export function compileRouterSpec(bundle: ParsedCanaryBundle): RouterSpec {
   const service = compileServiceSpec(bundle);
   const strategy = compileStrategy(analysisOf(bundle));
+  const analysis = analysisOf(bundle);
+  const affinity = analysis?.sessionAffinity;
   return {
     provider: bundle.canary.spec.provider ?? defaultRouter,
     service,
     abMatch: strategy.kind === 'ab-testing' ? mergeMatchConditions(strategy.match, service.match) : [],
+    ...(affinity
+      ? {
+          sessionAffinity: {
+            spec: { ...affinity },
+            intervalSeconds: Math.floor(ms(analysis.interval, '1m') / 1000),
+          },
+        }
+      : {}),
   };
 }
 

@@ -4,7 +4,24 @@
 export { formatPath, formatSpecErrors, type PathSegment, type SpecError, type SpecResult } from './errors.js';
 export { formatDuration, parseGoDuration, type DurationResult } from './duration.js';
 export { imageTagOrDigest, parseImageArgs, parseImageRef, validateImages, type ImageRef } from './image.js';
-export { defaultYamlLimits, describeBytes, parseCanaryYaml, type YamlLimits } from './yaml.js';
+export {
+  defaultYamlLimits,
+  describeBytes,
+  parseCanaryYaml,
+  parseReleaseYaml,
+  yamlDocuments,
+  type YamlLimits,
+} from './yaml.js';
+export {
+  canaryReferences,
+  missingReferences,
+  normalizeDocuments,
+  type ClusterReferences,
+  type FlaggerReference,
+  type NormalizeOptions,
+  type ReferenceLookup,
+  type SpecNotice,
+} from './normalize.js';
 export { validateCanaryBundle, type ParsedCanaryBundle } from './validate.js';
 export {
   compileAlerts,

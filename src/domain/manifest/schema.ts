@@ -3,6 +3,7 @@
 // either accepted and honoured, or rejected with "not supported yet by Fledge" (docs/spec.md has the table).
 // Rules that span fields (strategy, references, provider-specific fields) live in checks.ts. PURE.
 import { z } from 'zod';
+import { hasControlCharacters } from '../sanitize.js';
 import { approversSchema } from './schema-approvers.js';
 import { routerNames, type RouterProvider } from '../../integrations/traffic/manifests.js';
 import {
@@ -52,8 +53,18 @@ export const flaggerApiVersion = 'flagger.app/v1beta1';
 export interface ManifestProfile {
   routers: readonly RouterProvider[];
   metricProviders: readonly MetricProviderType[];
+  /**
+   * Flagger fields accepted since the drop-in work (issue 14): `service.portDiscovery`, `service.delegation`,
+   * `analysis.sessionAffinity`, `revertOnDeletion`. Absent (the legacy profile): rejected as before, with the same
+   * messages.
+   */
+  dropIn?: boolean;
 }
-export const currentProfile: ManifestProfile = { routers: routerNames, metricProviders: metricProviderTypes };
+export const currentProfile: ManifestProfile = {
+  routers: routerNames,
+  metricProviders: metricProviderTypes,
+  dropIn: true,
+};
 export const legacyProfile: ManifestProfile = {
   routers: ['istio', 'gatewayapi:v1'],
   metricProviders: ['prometheus'],
@@ -173,6 +184,52 @@ const autoscalerRefSchema = z
     }
   });
 
+/**
+ * `analysis.sessionAffinity` (Flagger's SessionAffinity): canary responses set `cookieName` (`maxAge` seconds,
+ * default 86400), requests carrying it go to the canary; `primaryCookieName` does the same for the primary (Max-Age:
+ * the analysis interval). The other fields are the cookie's attributes.
+ */
+export const sessionAffinitySchema = z.strictObject({
+  cookieName: z
+    .string()
+    .regex(
+      /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/,
+      "expected a cookie name (an HTTP token: letters, digits, !#$%&'*+-.^_`|~)",
+    ),
+  primaryCookieName: z
+    .string()
+    .regex(
+      /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/,
+      "expected a cookie name (an HTTP token: letters, digits, !#$%&'*+-.^_`|~)",
+    )
+    .optional(),
+  maxAge: z.int().min(0).optional(),
+  domain: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]*$/, 'expected a domain name')
+    .optional(),
+  httpOnly: z.boolean().optional(),
+  partitioned: z.boolean().optional(),
+  path: z
+    .string()
+    .refine((v) => !v.includes(';') && !hasControlCharacters(v), {
+      message: 'expected a cookie path (no `;` or control characters)',
+    })
+    .optional(),
+  sameSite: z.enum(['Strict', 'Lax', 'None']).optional(),
+  secure: z.boolean().optional(),
+});
+
+// The drop-in fields' schemas replace the `notYet` ones in the current profile. The legacy profile keeps the old
+// schemas (typed as the new ones: its outputs are a subset, those fields are rejected there).
+function serviceSchemaFor(profile: ManifestProfile): typeof serviceSchemaDropIn {
+  return profile.dropIn ? serviceSchemaDropIn : (serviceSchema as unknown as typeof serviceSchemaDropIn);
+}
+
+function analysisSchemaFor(profile: ManifestProfile): typeof analysisSchemaDropIn {
+  return profile.dropIn ? analysisSchemaDropIn : (analysisSchema as unknown as typeof analysisSchemaDropIn);
+}
+
 const serviceSchema = z.strictObject({
   name: z.string().optional(),
   port: portNumber,
@@ -203,6 +260,13 @@ const serviceSchema = z.strictObject({
   primary: customMetadataSchema.optional(),
   canary: customMetadataSchema.optional(),
   unmanagedMetadata: notYet(),
+});
+
+const serviceSchemaDropIn = serviceSchema.extend({
+  /** Expose every container port of the target's pod template on the generated Services. */
+  portDiscovery: z.boolean().optional(),
+  /** Istio: the VirtualService has no hosts/gateways, so a parent VirtualService can delegate to it. */
+  delegation: z.boolean().optional(),
 });
 
 export { builtinMetricNames } from '../../integrations/traffic/router-manifest.js';
@@ -278,6 +342,8 @@ export const analysisSchema = z.strictObject({
   sessionAffinity: notYet('session affinity cookies'),
 });
 
+const analysisSchemaDropIn = analysisSchema.extend({ sessionAffinity: sessionAffinitySchema.optional() });
+
 export const manualGateNames = ['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion'] as const;
 
 /**
@@ -291,11 +357,14 @@ export const manualGateNames = ['confirm-rollout', 'confirm-traffic-increase', '
  *   breach), `hold` (no failed check, no advance; retried next interval), `rollback` (roll back at once).
  * - `supersede`: what a newer release of the same target does to this one while it runs: `supersede` (default;
  *   traffic back to primary, outcome Superseded) or `queue` (the newer one waits until this one ends).
+ * - `gatePollInterval`: how often a closed gate's `confirm-*` webhooks are polled while the release waits at it
+ *   (default 2s, at least 1s; a value above the analysis interval means the interval).
  */
 export const fledgeExtensionSchema = z.strictObject({
   manualGates: z.array(z.enum(manualGateNames)).optional(),
   onInfrastructureError: z.enum(['count-as-failed-check', 'hold', 'rollback']).optional(),
   supersede: z.enum(['supersede', 'queue']).optional(),
+  gatePollInterval: goDuration({ minMs: 1000, what: 'gatePollInterval' }).optional(),
   /** Who may approve each gate, pause, promote or abort (schema-approvers.ts; docs/security.md). */
   approvers: approversSchema.optional(),
 });
@@ -311,14 +380,19 @@ function canarySpecSchemaFor(profile: ManifestProfile) {
     ingressRef: notYet('NGINX ingress router'),
     routeRef: notYet('APISIX router'),
     upstreamRef: notYet('Gloo router'),
-    service: serviceSchema,
-    analysis: analysisSchema.optional(),
+    service: serviceSchemaFor(profile),
+    analysis: analysisSchemaFor(profile).optional(),
     /** Deprecated by Flagger: same as `analysis` (both at once is an error). */
-    canaryAnalysis: analysisSchema.optional(),
+    canaryAnalysis: analysisSchemaFor(profile).optional(),
     progressDeadlineSeconds: z.int().min(1).optional(),
     skipAnalysis: z.boolean().optional(),
-    /** Flagger reverts the target when its Canary object is deleted; Fledge has no Canary object in the cluster. */
-    revertOnDeletion: notYet('Fledge keeps no Canary object in the cluster whose deletion it could watch'),
+    /**
+     * Flagger reverts the target when its Canary object is deleted. Accepted (and compiled into
+     * `CompiledRelease.revertOnDeletion`) by the current profile; cluster mode acts on it.
+     */
+    revertOnDeletion: profile.dropIn
+      ? z.boolean().optional()
+      : notYet('Fledge keeps no Canary object in the cluster whose deletion it could watch'),
     /** `true`: Fledge refuses to start a release of a suspended Canary. */
     suspend: z
       .boolean()
@@ -469,7 +543,8 @@ export const alertProviderSchema = z.strictObject({
 
 export type CanaryManifest = z.infer<typeof canarySchema>;
 export type CanarySpec = z.infer<typeof canarySpecSchema>;
-export type AnalysisSpec = z.infer<typeof analysisSchema>;
+export type AnalysisSpec = z.infer<typeof analysisSchemaDropIn>;
+export type SessionAffinitySpec = z.infer<typeof sessionAffinitySchema>;
 export type MetricSpec = z.infer<typeof metricSchema>;
 export type WebhookSpec = z.infer<typeof webhookSchema>;
 export type AlertSpec = z.infer<typeof alertSchema>;

@@ -3,6 +3,7 @@
 import type { ReleasePlan } from '../plan.js';
 import type { RouterProvider } from '../../integrations/traffic/manifests.js';
 import type { MetricProviderType } from '../../integrations/metrics/manifests.js';
+import type { SessionAffinitySpec } from './schema.js';
 import type {
   CorsPolicy,
   HeaderOperations,
@@ -65,6 +66,10 @@ export interface ServiceSpec {
   trafficPolicy?: TrafficPolicy;
   /** Gateway API RequestMirror filters to other backends (`service.mirror`; not the analysis mirror). */
   mirror: RequestMirror[];
+  /** `service.portDiscovery`: the Services also expose every container port of the target (Flagger's rules). */
+  portDiscovery?: true;
+  /** `service.delegation` (Istio): the VirtualService has no hosts/gateways, a parent delegates to it. */
+  delegation?: true;
 }
 
 /** Everything the traffic router needs. */
@@ -77,6 +82,8 @@ export interface RouterSpec {
    * set; Fledge keeps every field the A/B entry sets. Empty unless the strategy is A/B testing.
    */
   abMatch: HttpMatchRequest[];
+  /** `analysis.sessionAffinity` with the analysis interval (the primary cookie's Max-Age). Absent: none. */
+  sessionAffinity?: { spec: SessionAffinitySpec; intervalSeconds: number };
 }
 
 /** `spec.autoscalerRef`: the target's HPA, copied to `<name>-primary`. */

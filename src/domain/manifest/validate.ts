@@ -3,7 +3,7 @@
 // the same messages; the YAML front end adds line and column. PURE.
 import type { z } from 'zod';
 import { issuePath, type SpecIssue, type SpecResult } from './errors.js';
-import { canaryNamespaceOf, checkCanary, type BundleObject } from './checks.js';
+import { canaryNamespaceOf, checkCanary, type BundleObject, type DescribeMissing } from './checks.js';
 import {
   alertProviderSchema,
   currentProfile,
@@ -45,6 +45,7 @@ function field(doc: unknown, key: string): unknown {
 export function validateDocuments(
   docs: readonly unknown[],
   profile: ManifestProfile = currentProfile,
+  opts: { describeMissing?: DescribeMissing } = {},
 ): { ok: true; value: ParsedCanaryBundle } | { ok: false; issues: SpecIssue[] } {
   const schemas = schemasOf(profile);
   const issues: SpecIssue[] = [];
@@ -131,7 +132,7 @@ export function validateDocuments(
   });
 
   if (firstCanary !== undefined)
-    issues.push(...checkCanary(docs[firstCanary], firstCanary, objects, profile));
+    issues.push(...checkCanary(docs[firstCanary], firstCanary, objects, profile, opts.describeMissing));
 
   if (issues.length > 0) return { ok: false, issues };
   const canary = parsed.find((p) => p.kind === 'Canary')?.value as CanaryManifest;

@@ -24,6 +24,7 @@ import {
 import { groupDigits, quote } from '../sanitize.js';
 import { issuePath, type PathSegment, type SpecError, type SpecIssue, type SpecResult } from './errors.js';
 import { validateDocuments, type ParsedCanaryBundle } from './validate.js';
+import { normalizeDocuments, type NormalizeOptions } from './normalize.js';
 
 type ParsedDocument = Document.Parsed;
 
@@ -540,4 +541,63 @@ function sortByPosition(errors: SpecError[]): SpecError[] {
         a.index - b.index,
     )
     .map((e) => e.error);
+}
+
+/** A notice of the front step (normalize.ts), rendered like a SpecError (path, line, column). */
+export type SpecNoticeLine = SpecError;
+
+/** The plain JSON documents of a YAML text (empty ones dropped), or its YAML errors; no validation. */
+export function yamlDocuments(
+  text: string,
+  limits: Partial<YamlLimits> = {},
+): { ok: true; documents: unknown[] } | { ok: false; errors: SpecError[] } {
+  const parsed = parseYamlDocuments(text, new LineCounter(), limits);
+  return parsed.ok ? { ok: true, documents: parsed.documents } : { ok: false, errors: parsed.errors };
+}
+
+/**
+ * `parseCanaryYaml` with the front step (normalize.ts) between the YAML front end and validation: other kinds
+ * skipped, the default provider, references read from the cluster. Errors and notices keep the file's document
+ * indices and line numbers; an error in a document read from the cluster is prefixed with that object.
+ */
+export function parseReleaseYaml(
+  text: string,
+  opts: { limits?: Partial<YamlLimits>; normalize?: NormalizeOptions } = {},
+): { result: SpecResult<ParsedCanaryBundle>; notices: SpecNoticeLine[] } {
+  const lineCounter = new LineCounter();
+  const parsed = parseYamlDocuments(text, lineCounter, opts.limits);
+  if (!parsed.ok) return { result: parsed, notices: [] };
+  const position = (offset: number | undefined): { line?: number; column?: number } => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const total = parsed.located.length;
+  const locate = (doc: number, path: PathSegment[]): SpecError => {
+    const located = parsed.located[doc];
+    return {
+      path: issuePath({ doc, path, message: '' }, total),
+      ...(located ? position(offsetOf(located.yaml, located.aliasTargets, path)) : {}),
+      message: '',
+    };
+  };
+  const n = normalizeDocuments(parsed.documents, opts.normalize);
+  const notices = n.notices.map((notice) =>
+    notice.doc < 0
+      ? { path: '', message: notice.message }
+      : { ...locate(notice.doc, notice.path), message: notice.message },
+  );
+  const result = validateDocuments(n.documents, undefined, { describeMissing: n.describeMissing });
+  if (result.ok) return { result, notices };
+  const toError = (issue: SpecIssue): SpecError => {
+    if (issue.doc < 0) return { path: issuePath(issue, total), message: issue.message };
+    const from = n.origin[issue.doc] ?? -1;
+    if (from >= 0) return { ...locate(from, issue.path), message: issue.message };
+    // Read from the cluster: no line; the path says which object.
+    const d = n.documents[issue.doc] as { kind?: string; metadata?: { name?: string; namespace?: string } };
+    const inner = issuePath({ ...issue, doc: 0 }, 1);
+    const which = `${d.kind ?? 'object'} ${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''} (from the cluster)`;
+    return { path: inner === '' ? which : `${which}: ${inner}`, message: issue.message };
+  };
+  return { result: { ok: false, errors: sortByPosition(result.issues.map(toError)) }, notices };
 }

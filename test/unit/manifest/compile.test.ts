@@ -80,6 +80,7 @@ describe('podinfo Istio canary (Flagger tutorial + template, hooks, gate, alerts
         },
       ],
       manualGates: [],
+      gatePollMs: 2_000,
       onInfrastructureError: 'count-as-failed-check',
       supersedePolicy: 'supersede',
     };

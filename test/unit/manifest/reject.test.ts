@@ -427,26 +427,26 @@ const cases: Case[] = [
     message: 'not supported yet by Fledge (TLS verification cannot be turned off per webhook)',
   },
   {
-    name: 'sessionAffinity',
+    name: 'sessionAffinity: the same cookie for primary and canary',
     change: edit(
       '    threshold: 2\n',
-      '    threshold: 2\n    sessionAffinity: #!\n      cookieName: flagger-cookie\n',
+      '    threshold: 2\n    sessionAffinity:\n      cookieName: c\n      primaryCookieName: c #!\n',
     ),
-    path: 'spec.analysis.sessionAffinity',
-    message: 'not supported yet by Fledge (session affinity cookies)',
-  },
-  {
-    name: 'revertOnDeletion: true',
-    change: edit('  provider: istio\n', '  provider: istio\n  revertOnDeletion: true #!\n'),
-    path: 'spec.revertOnDeletion',
+    path: 'spec.analysis.sessionAffinity.primaryCookieName',
     message:
-      'not supported yet by Fledge (Fledge keeps no Canary object in the cluster whose deletion it could watch)',
+      "can't use the same cookie name for both primary and canary (cookieName); please update them to be different",
   },
   {
-    name: 'portDiscovery: true',
-    change: edit('    port: 9898', '    port: 9898\n    portDiscovery: true #!'),
+    name: 'revertOnDeletion: not a boolean',
+    change: edit('  provider: istio\n', '  provider: istio\n  revertOnDeletion: "yes" #!\n'),
+    path: 'spec.revertOnDeletion',
+    message: 'expected boolean, got string',
+  },
+  {
+    name: 'portDiscovery: not a boolean',
+    change: edit('    port: 9898', '    port: 9898\n    portDiscovery: 1 #!'),
     path: 'spec.service.portDiscovery',
-    message: 'not supported yet by Fledge (only `port` is exposed on the generated services)',
+    message: 'expected boolean, got number',
   },
   {
     name: 'headless services',

@@ -46,12 +46,7 @@ describe('several errors at once, with lines', () => {
       ),
       e(8, 5, 'spec.targetRef.kind', 'kind DaemonSet is not supported yet by Fledge (supported: Deployment)'),
       e(11, 5, 'spec.service.port', 'expected number, got string'),
-      e(
-        12,
-        5,
-        'spec.service.portDiscovery',
-        'not supported yet by Fledge (only `port` is exposed on the generated services)',
-      ),
+      // `portDiscovery: true` (line 12) and `sessionAffinity` (line 18) are accepted since the drop-in work.
       e(
         13,
         3,
@@ -67,7 +62,6 @@ describe('several errors at once, with lines', () => {
       e(15, 5, 'spec.analysis.threshold', 'must be >= 1, got 0'),
       e(16, 5, 'spec.analysis.stepweight', 'unknown field `stepweight` (did you mean `stepWeight`?)'),
       e(17, 5, 'spec.analysis.maxWeight', 'must be <= 100, got 150'),
-      e(18, 5, 'spec.analysis.sessionAffinity', 'not supported yet by Fledge (session affinity cookies)'),
       e(
         25,
         11,
@@ -103,7 +97,7 @@ describe('several errors at once, with lines', () => {
     if (result.ok) return;
     const lines = formatSpecErrors(result.errors, 'canary.yaml').split('\n');
     expect(lines[2]).toBe('canary.yaml:11:5 spec.service.port: expected number, got string');
-    expect(lines).toHaveLength(18);
+    expect(lines).toHaveLength(16);
     expect(formatSpecErrors([{ path: 'images.web', message: 'bad' }], 'canary.yaml')).toBe(
       'canary.yaml: images.web: bad',
     );

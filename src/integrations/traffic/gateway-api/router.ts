@@ -10,6 +10,7 @@ interface BackendRef {
   name: string;
   port?: number;
   weight?: number;
+  filters?: Array<Record<string, unknown>>;
 }
 interface Rule {
   matches?: Array<Record<string, unknown>>;
@@ -132,6 +133,9 @@ export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {
       backendRefs: [{ name: canary, port: t.port, weight: 100 }],
     });
   }
+  const affinity = t.options?.sessionAffinity;
+  if (affinity && !(w.abMatch && t.match && t.match.length > 0))
+    rules.push(...stickyRules(t, w, main, settings, affinity));
   rules.push(main);
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
@@ -155,11 +159,97 @@ export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {
   };
 }
 
+type StickyCookies = NonNullable<NonNullable<RouterTarget['options']>['sessionAffinity']>;
+
+const setCookieFilter = (value: string): Record<string, unknown> => ({
+  type: 'ResponseHeaderModifier',
+  responseHeaderModifier: { add: [{ name: 'Set-Cookie', value }] },
+});
+
+/** A request whose `Cookie` header matches `regex`, over each `service.match` (Flagger: headers replaced). */
+function cookieMatches(t: RouterTarget, regex: string): Array<Record<string, unknown>> {
+  const header = { name: 'Cookie', type: 'RegularExpression', value: regex };
+  const service = (t.options?.match ?? []).map(toGatewayMatch);
+  return service.length === 0
+    ? [{ path: { type: 'PathPrefix', value: '/' }, headers: [header] }]
+    : service.map((m) => ({ ...m, headers: [header] }));
+}
+
+/**
+ * Flagger's session-affinity rules (pkg/router/gateway_api.go getSessionAffinityRouteRules), placed before the
+ * weighted rule `main` (whose backendRefs get the Set-Cookie filters while the canary has weight).
+ */
+function stickyRules(
+  t: RouterTarget,
+  w: RouteWeights,
+  main: Rule,
+  settings: { filters: Rule['filters']; extra: Record<string, unknown> },
+  affinity: StickyCookies,
+): Rule[] {
+  const primary = `${t.service}-primary`;
+  const canary = `${t.service}-canary`;
+  const filters = settings.filters ?? [];
+  const withFilters = (f: NonNullable<Rule['filters']>) => (f.length > 0 ? { filters: f } : {});
+  if (w.canaryWeight !== 0) {
+    for (const ref of main.backendRefs ?? []) {
+      if (ref.name === canary) ref.filters = [setCookieFilter(affinity.canary.setCookie)];
+      if (ref.name === primary && affinity.primary)
+        ref.filters = [setCookieFilter(affinity.primary.setCookie)];
+    }
+    const out: Rule[] = [
+      {
+        matches: cookieMatches(t, affinity.canary.match),
+        ...settings.extra,
+        ...withFilters(filters),
+        backendRefs: [
+          { name: primary, port: t.port, weight: 0 },
+          { name: canary, port: t.port, weight: 100 },
+        ],
+      },
+    ];
+    if (affinity.primary)
+      out.push({
+        matches: cookieMatches(t, affinity.primary.match),
+        ...settings.extra,
+        ...withFilters(filters),
+        backendRefs: [
+          { name: primary, port: t.port, weight: 100 },
+          { name: canary, port: t.port, weight: 0 },
+        ],
+      });
+    return out;
+  }
+  // No canary traffic: a request still carrying the canary cookie is told to drop it (Max-Age=-1). One
+  // ResponseHeaderModifier per rule (the CRD's rule): merged with service.headers.response if there is one.
+  const expire = { name: 'Set-Cookie', value: affinity.expire };
+  const existing = filters.find((f) => f.type === 'ResponseHeaderModifier');
+  const merged = existing
+    ? filters.map((f) => {
+        if (f !== existing) return f;
+        const m = (f.responseHeaderModifier ?? {}) as { add?: Array<Record<string, string>> };
+        return { ...f, responseHeaderModifier: { ...m, add: [...(m.add ?? []), expire] } };
+      })
+    : [...filters, setCookieFilter(affinity.expire)];
+  type Filters = NonNullable<Rule['filters']>;
+  return [
+    {
+      matches: cookieMatches(t, affinity.canary.match),
+      ...settings.extra,
+      filters: merged as Filters,
+      backendRefs: [
+        { name: primary, port: t.port, weight: w.primaryWeight },
+        { name: canary, port: t.port, weight: w.canaryWeight },
+      ],
+    },
+  ];
+}
+
 export function parseHttpRoute(t: RouterTarget, route: HttpRoute): RouteWeights {
   const rules = route.spec?.rules ?? [];
   const isCanaryOnly = (r: Rule) =>
     (r.backendRefs ?? []).length === 1 && r.backendRefs?.[0]?.name === `${t.service}-canary`;
-  const main = rules.find((r) => !isCanaryOnly(r)) ?? rules[rules.length - 1];
+  // The weighted rule is the last one Fledge writes (A/B and session-affinity rules come first).
+  const main = [...rules].reverse().find((r) => !isCanaryOnly(r)) ?? rules[rules.length - 1];
   const weightOf = (name: string): number => main?.backendRefs?.find((b) => b.name === name)?.weight ?? 0;
   const mirror = main?.filters?.find((f) => f.type === 'RequestMirror');
   return {

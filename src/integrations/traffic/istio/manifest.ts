@@ -22,6 +22,14 @@ export const istioManifest = {
       );
     if (isSet(obj(service.rewrite)?.type))
       add(['spec', 'service', 'rewrite', 'type'], 'only used with provider gatewayapi:v1');
+    // Flagger (pkg/router/istio.go): a delegate VirtualService cannot have hosts and gateways.
+    if (service.delegation === true)
+      for (const field of ['hosts', 'gateways'] as const)
+        if (isSet(service[field]))
+          add(
+            ['spec', 'service', field],
+            'not used with `delegation: true`: a delegate VirtualService has no hosts or gateways (the parent VirtualService has them)',
+          );
   },
   builtins: builtinQueries.istio,
   gateways: (service) => service.gateways,

@@ -11,6 +11,7 @@ import type { RouteWeights, RouterTarget, TrafficRouter } from '../router.js';
 interface Destination {
   destination: { host: string; port?: { number: number } };
   weight?: number;
+  headers?: { response?: { add?: Record<string, string> } };
 }
 interface HttpRoute {
   name?: string;
@@ -52,6 +53,27 @@ function routeSettings(t: RouterTarget): Record<string, unknown> {
   };
 }
 
+/** Names of the session-affinity rules (Flagger's are unnamed; the names let the parser skip them). */
+export const stickyRuleNames = {
+  canary: 'sticky-canary',
+  primary: 'sticky-primary',
+  expire: 'sticky-expire',
+} as const;
+
+/**
+ * A match on the request's `Cookie` header, over each `service.match` condition (Flagger's mergeMatchConditions:
+ * the condition's headers replaced by the cookie's).
+ */
+function cookieMatch(t: RouterTarget, regex: string): Array<Record<string, unknown>> {
+  const cookie = { headers: { Cookie: { regex } } };
+  const serviceMatch = t.options?.match ?? [];
+  return serviceMatch.length === 0 ? [cookie] : serviceMatch.map((m) => ({ ...m, ...cookie }));
+}
+
+const setCookie = (value: string): Destination['headers'] => ({
+  response: { add: { 'Set-Cookie': value } },
+});
+
 export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
   const primary = `${t.service}-primary`;
   const canary = `${t.service}-canary`;
@@ -75,14 +97,57 @@ export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
     // The A/B match conditions are already merged with service.match by the spec compiler.
     http.push({ name: 'canary', match: t.match, ...routeSettings(t), route: [dest(canary, 100)] });
   }
+  const affinity = t.options?.sessionAffinity;
+  if (affinity && !(w.abMatch && t.match && t.match.length > 0)) {
+    // Flagger's "Canary Release with Session Affinity" (pkg/router/istio.go getSessionAffinityRouteRules).
+    if (w.canaryWeight !== 0) {
+      // The canary's responses (weighted rule) set its cookie; requests carrying it stay on the canary.
+      const [p, c] = main.route as [Destination, Destination];
+      c.headers = setCookie(affinity.canary.setCookie);
+      if (affinity.primary) p.headers = setCookie(affinity.primary.setCookie);
+      http.push({
+        name: stickyRuleNames.canary,
+        match: cookieMatch(t, affinity.canary.match),
+        ...routeSettings(t),
+        route: [dest(primary, 0), dest(canary, 100)],
+      });
+      if (affinity.primary)
+        http.push({
+          name: stickyRuleNames.primary,
+          match: cookieMatch(t, affinity.primary.match),
+          ...routeSettings(t),
+          route: [dest(primary, 100), dest(canary, 0)],
+        });
+    } else {
+      // No canary traffic (before the first step, after promotion or rollback): a request still carrying the
+      // canary cookie is routed like any other and told to drop the cookie (Max-Age=-1).
+      const settings = routeSettings(t);
+      const headers = (settings.headers ?? {}) as { response?: { add?: Record<string, string> } };
+      http.push({
+        name: stickyRuleNames.expire,
+        match: cookieMatch(t, affinity.canary.match),
+        ...settings,
+        headers: {
+          ...headers,
+          response: {
+            ...(headers.response ?? {}),
+            add: { ...(headers.response?.add ?? {}), 'Set-Cookie': affinity.expire },
+          },
+        },
+        route: [dest(primary, w.primaryWeight), dest(canary, w.canaryWeight)],
+      });
+    }
+  }
   http.push(main);
+  // Delegation (Flagger: service.delegation): a delegate VirtualService has neither hosts nor gateways.
+  const delegate = t.options?.delegation === true;
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
     metadata: { name: t.service, namespace: t.namespace, labels: managed },
     spec: {
-      hosts: [t.service, ...(t.hosts ?? [])],
-      ...(t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
+      ...(delegate ? {} : { hosts: [t.service, ...(t.hosts ?? [])] }),
+      ...(!delegate && t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
       http,
     },
   };
@@ -98,7 +163,9 @@ export function buildDestinationRule(t: RouterTarget, host: string): object {
 }
 
 export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteWeights {
-  const http = vs.spec?.http ?? [];
+  // Session-affinity rules route by cookie; the weights are the weighted rule's.
+  const sticky = new Set<string>(Object.values(stickyRuleNames));
+  const http = (vs.spec?.http ?? []).filter((r) => !sticky.has(r.name ?? ''));
   const isCanaryOnly = (r: HttpRoute): boolean =>
     r.name === 'canary' ||
     (r.route.length === 1 && r.route[0]?.destination.host.startsWith(`${t.service}-canary`) === true);
