@@ -10,7 +10,11 @@ import type { HookResult, MetricResult } from '../domain/events.js';
 import type { HookPlan, MetricPlan } from '../domain/plan.js';
 import type { Workload } from '../domain/state.js';
 import type { RequestBudget } from '../integrations/kubernetes/budget.js';
-import { WorkloadError, type WorkloadController } from '../integrations/kubernetes/workloads.js';
+import {
+  servicePortsOf,
+  WorkloadError,
+  type WorkloadController,
+} from '../integrations/kubernetes/workloads.js';
 import { callWebhook } from '../integrations/hooks/webhook.js';
 import type { MetricsProvider } from '../integrations/metrics/provider.js';
 import {
@@ -128,6 +132,20 @@ const heartbeatEveryMs = 1_000;
 /** initializeRelease waits this long for the primary within one attempt, then lets Temporal retry it. */
 const primaryReadyWaitMs = 10_000;
 const primaryReadyPollMs = 2_000;
+/**
+ * pollGate heartbeats this often (its heartbeatTimeout is 10 s): ~900 heartbeats per gate-hour instead of 3,600 at
+ * the long activities' 1 s. Only liveness needs it — the workflow never waits for a cancelled watch (TRY_CANCEL).
+ */
+const gateHeartbeatEveryMs = 4_000;
+/** pollGate never polls more often than this, whatever it is asked. */
+const gatePollFloorMs = 1_000;
+
+/** What watching a gate found: `opened` as soon as every webhook passed; `results` of the last poll (null: none). */
+export interface GatePoll {
+  opened: boolean;
+  results: HookResult[] | null;
+  polls: number;
+}
 
 /**
  * Runs `work` while heartbeating every second: Temporal delivers an activity's cancellation (an operator acting
@@ -209,14 +227,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
                 ctx.autoscalerRef.name,
                 ctx.autoscalerRef.primaryScalerReplicas,
               );
-            await deps.workloads.ensureServices(t, {
-              service: ctx.service.name,
-              port: ctx.service.port,
-              ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
-              ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
-              ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
-              metadata: ctx.service.metadata,
-            });
+            await deps.workloads.ensureServices(t, servicePortsOf(ctx));
             // Wait a little for the primary within this attempt, then let Temporal retry the activity up to the
             // progress deadline.
             status = 'waiting for the primary';
@@ -279,6 +290,45 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         () => current,
         (signal) => callHooks(ctx, hooks, phase, signal, (name) => (current = name)),
       );
+    },
+
+    /**
+     * Watches a closed gate while the release waits (`wait` with `watch`): polls the gate's webhooks every `everyMs`
+     * for `windowMs`, as ONE activity — history grows per wait, not per poll. Returns as soon as every webhook
+     * passes (`opened`), else at the window's end with the last poll's results (`results: null`: no poll happened).
+     * Heartbeats every 4 s with the time already waited, so a retried attempt only waits out the rest; a
+     * cancellation (an operator message: the workflow does not wait for it) ends it at the next heartbeat.
+     */
+    pollGate: async (
+      ctx: ReleaseContext,
+      hooks: HookPlan[],
+      phase: string,
+      window: { everyMs: number; windowMs: number },
+    ): Promise<GatePoll> => {
+      const actx = Context.current();
+      const everyMs = Math.max(gatePollFloorMs, window.everyMs);
+      const prior = actx.info.heartbeatDetails as { waitedMs?: unknown } | undefined;
+      const waitedBefore = typeof prior?.waitedMs === 'number' ? prior.waitedMs : 0;
+      const startedAt = Date.now() - waitedBefore;
+      const waited = (): number => Date.now() - startedAt;
+      let polls = 0;
+      let results: HookResult[] | null = null;
+      // On a timer, not per poll: a webhook that takes its whole timeout still heartbeats.
+      const beat = (): void => actx.heartbeat({ waitedMs: waited(), polls });
+      beat();
+      const timer = setInterval(beat, gateHeartbeatEveryMs);
+      try {
+        for (let at = waitedBefore + everyMs; at <= window.windowMs; at = Math.max(at + everyMs, waited())) {
+          if (at > waited()) await actx.sleep(at - waited()); // rejects with CancelledFailure when cancelled
+          results = await callHooks(ctx, hooks, phase, actx.cancellationSignal);
+          polls += 1;
+          if (results.every((r) => r.ok)) return { opened: true, results, polls };
+        }
+        if (window.windowMs > waited()) await actx.sleep(window.windowMs - waited());
+        return { opened: false, results, polls };
+      } finally {
+        clearInterval(timer);
+      }
     },
 
     /** Rollout webhooks, then every metric (all evaluated so status shows each value against its threshold). */

@@ -42,7 +42,8 @@
 //
 // ─── Flow (Flagger's analysis loop, deviations listed below) ──────────────────────────────────────────────────
 //  started → initialize → scaleCanary up → checkReadiness(canary) [poll; progress deadline → rollback]
-//  → confirm-rollout gate [webhooks re-polled each interval / manual approval; phase Waiting]
+//  → confirm-rollout gate [webhooks re-polled each interval / manual approval; phase Waiting; with
+//    plan.gatePollMs a closed gate is also watched during its waits: a `wait` with `watch` → `hooks` (gates.ts)]
 //  → skipAnalysis? promote at once
 //  → ticks (every `intervalMs`): [rollback webhooks: first 2xx → roll back] → first tick: pre-rollout hooks only,
 //    later ticks: runAnalysis (rollout webhooks, metrics) → pass: advance one step | fail: failedChecks+1, and
@@ -110,6 +111,7 @@ import { reissue, onTimer } from './decision/cursor.js';
 import { onAnalysis, onHooks } from './decision/analysis.js';
 import { onInfraError, retryLater } from './decision/infra.js';
 import { onInitialized, onPromoted, onReadiness, start } from './decision/lifecycle.js';
+import { onGateWatched, watchedGate } from './decision/gates.js';
 import { onOperator } from './decision/operator-actions.js';
 import { doneNext, primaryMissing, terminate } from './decision/outcomes.js';
 
@@ -221,6 +223,9 @@ function dispatch(c: Ctx, e: ReleaseEvent): Next {
       c.s.infra = null;
       return onReadiness(c, e.workload, e.ready, e.message);
     case 'hooks':
+      // The results of a gate watched during a wait (plans with gatePollMs; see decision/gates.ts).
+      if (cur.kind === 'timer' && watchedGate(c.plan, c.s) === e.hookType)
+        return onGateWatched(c, e.hookType, e.results);
       if (!awaitingResult(c) || cur.kind !== 'hooks' || cur.hookType !== e.hookType) return reissue(c);
       c.s.infra = null;
       return onHooks(c, cur.hookType, e.results);

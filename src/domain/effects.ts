@@ -1,6 +1,6 @@
 // What decide() asks of the world: `effects` (run in order, fire-and-forget from the domain's view) and exactly
 // one `next` (the one thing that produces the next event). See the contract in decide.ts.
-import type { Phase, RunnableHookType, WaitReason, Workload } from './state.js';
+import type { GateName, Phase, RunnableHookType, WaitReason, Workload } from './state.js';
 import type { ReleaseResult } from './result.js';
 
 /** Stable notification kinds (alert routing and tests match on them; never rename). */
@@ -86,11 +86,23 @@ export type Next =
   | { type: 'runAnalysis'; phase: Phase }
   /** Copy the canary's template (and config copies) to the primary. → `promoted` */
   | { type: 'promotePrimary' }
-  /** Sleep `ms` (until `until`); interrupted by operator messages. → `timer` */
-  | { type: 'wait'; ms: number; until: number; reason: WaitReason }
+  /**
+   * Sleep `ms` (until `until`); interrupted by operator messages. → `timer`. With `watch` (a closed gate with
+   * webhooks, `plan.gatePollMs`): meanwhile poll that gate's webhooks every `watch.everyMs` → a `hooks` event of the
+   * gate as soon as they all pass, or with the last poll's results once `until` is reached.
+   */
+  | { type: 'wait'; ms: number; until: number; reason: WaitReason; watch?: GateWatch }
   /** Block until an operator message (or supersede/cancel) arrives; no event of its own. */
   | { type: 'waitForOperator'; reason: 'paused' | 'manual-approval' }
   /** The release is over: return `result` from the workflow. */
   | { type: 'done'; result: ReleaseResult };
 
 export type NextType = Next['type'];
+
+/** A gate polled while the core waits (see the `wait` next). */
+export interface GateWatch {
+  gate: GateName;
+  /** The phase in the webhook payload (as when the gate itself is evaluated). */
+  phase: Phase;
+  everyMs: number;
+}

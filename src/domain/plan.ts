@@ -96,6 +96,13 @@ export interface ReleasePlan {
   /** Fledge extension: gates that need an operator approval (in addition to any confirm-* webhooks). */
   manualGates: Array<'confirm-rollout' | 'confirm-traffic-increase' | 'confirm-promotion'>;
   /**
+   * Fledge extension (`spec.fledge.gatePollInterval`): while a `confirm-*` gate whose webhooks said no waits (for its
+   * next poll, or for the next tick), its webhooks are polled this often inside one activity, and the gate acts
+   * when they pass instead of at the next interval. Set by every compile since it came (default 2 s, never above
+   * the interval); absent in plans compiled before (and in legacy inputs): gates are re-polled once per interval.
+   */
+  gatePollMs?: number;
+  /**
    * How long a transient infrastructure error of a traffic/scale/initialise/promote step is retried: 'count' (the
    * first version: `maxInfraRetries` times) or 'until-deadline' (for as long as the progress deadline allows — a
    * slow or throttled apiserver is waited out; permanent errors such as 403/422 still end after `maxInfraRetries`).

@@ -11,13 +11,12 @@
 // with a legacy input can still be running (docs/operations.md, "Upgrading: what may change between versions").
 import type { ReleaseContext } from '../domain/context.js';
 import {
-  checkCompiledReleaseInput,
   isLegacyReleaseInput,
   releaseContextOf,
   type CarriedRelease,
-  type CompiledContext,
   type CompiledReleaseInput,
 } from '../domain/compiled.js';
+import { prepareCompiledInput, withWorkflowId } from './prepare-compiled.js';
 import type { ReleasePlan } from '../domain/plan.js';
 // Imported module by module (not through manifest/index.ts) so the YAML parser stays out of the workflow bundle.
 import { compileRelease } from '../domain/manifest/compile.js';
@@ -57,26 +56,7 @@ export function prepareInput(input: unknown, workflowId: string): Prepared {
       ? { ok: true, plan: legacy.plan, ctx: legacy.ctx, legacy: true }
       : { ok: false, type: invalidSpecType, message: legacy.message, details: legacy.errors };
   }
-  const checked = checkCompiledReleaseInput(input);
-  if (!checked.ok)
-    return {
-      ok: false,
-      type: checked.type,
-      message: checked.message,
-      details: [{ path: checked.path, message: checked.message }],
-    };
-  return {
-    ok: true,
-    plan: checked.input.plan,
-    ctx: withWorkflowId(checked.input.ctx, workflowId),
-    legacy: false,
-  };
-}
-
-/** The context with the release's own workflow ID (in the key order the previous version used). */
-function withWorkflowId(compiled: CompiledContext, workflowId: string): ReleaseContext {
-  const { checksum, newImages, ...rest } = compiled;
-  return { ...rest, checksum, workflowId, newImages: { ...newImages } };
+  return prepareCompiledInput(input, workflowId);
 }
 
 export type PreparedLegacy =

@@ -29,7 +29,7 @@ import type { IdentityVerdict } from '../integrations/identity/verify.js';
 import { checkIdentityTokenShape } from '../domain/approvers.js';
 import { formatRange } from '../domain/result.js';
 import { continueFrom, decide, hooksForNext, interruptsInFlight, type Transition } from '../domain/decide.js';
-import type { Effect, Next } from '../domain/effects.js';
+import type { Effect, GateWatch, Next } from '../domain/effects.js';
 import { hooksOfType } from '../domain/evaluate.js';
 import type { InfraStep, ReleaseEvent } from '../domain/events.js';
 import { validateOperatorAction } from '../domain/operator.js';
@@ -37,7 +37,9 @@ import type { ReleasePlan } from '../domain/plan.js';
 import type { ReleaseResult } from '../domain/result.js';
 import { initialState, type OperatorLogEntry, type ReleaseState } from '../domain/state.js';
 import { describeStatus, type ReleaseStatus } from '../domain/status.js';
-import { prepareInput, type ReleaseInput } from './prepare.js';
+import type { ReleaseInput } from './prepare.js';
+import { prepareCompiledInput } from './prepare-compiled.js';
+import { isLegacyReleaseInput } from '../domain/compiled.js';
 import { policyViolationType } from '../policy.js';
 import {
   abortSignal,
@@ -106,6 +108,8 @@ const local = proxyLocalActivities<ReleaseActivities>(k8sWrite);
  * activity, strict text checks of operator messages (also for signals), and updates the core rejects fail.
  */
 const verifiedApproversPatch = 'verified-approvers';
+/** Patch: closed gates are watched during waits (plan.gatePollMs: one pollGate activity per wait). */
+const gatePollPatch = 'gate-poll-watch';
 /** The failure type of an operator update the release rejected after validation (e.g. its identity token). */
 export const operatorRequestRejectedType = 'OperatorRequestRejected';
 // Verifying a token is quick (a JWKS is cached or a local file); an unreachable JWKS is retried a few times, then
@@ -131,8 +135,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   // The client validated and compiled the release; its envelope's structure is checked here (the Web UI or
   // `temporal workflow start` can start workflows with any input): a bad or unknown input fails at once, typed and
   // non-retryable — never a workflow-task retry loop. A legacy input (raw documents, from releases started on the
-  // previous version) is validated and compiled here as before (src/workflows/prepare.ts).
-  const prepared = prepareInput(input, info.workflowId);
+  // previous version) is validated and compiled here as before (src/workflows/prepare.ts), loaded only then: every
+  // workflow evaluates its own copy of the modules it imports (reused V8 context), and the legacy path's manifest
+  // schemas, compiler, zod and re2js cost ~36 ms and ~1.7 MiB each (npm run bench:cost). Awaiting the import records
+  // nothing in history (no command); a compiled input takes the synchronous path, exactly as before.
+  const prepared = isLegacyReleaseInput(input)
+    ? (await import(/* webpackMode: "eager" */ './prepare.js')).prepareInput(input, info.workflowId)
+    : prepareCompiledInput(input, info.workflowId);
   if (!prepared.ok) {
     throw ApplicationFailure.create({
       message: prepared.message,
@@ -144,9 +153,17 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const { ctx } = prepared;
   // Transient infrastructure errors are waited out up to the progress deadline (slow is not failed); histories from
   // before this version keep their fixed retry count.
+  // Gate watching (plan.gatePollMs) changes the commands of a release waiting at a gate, so it runs only where this
+  // worker's code recorded the patch: a legacy input is compiled here by today's compiler (which sets gatePollMs),
+  // and an envelope with gatePollMs may have been started on a worker of the previous version (clients first) —
+  // both keep re-polling once per interval, as they did. Plans compiled before the field have none.
+  const compiledPlan =
+    prepared.legacy || (prepared.plan.gatePollMs !== undefined && !patched(gatePollPatch))
+      ? withoutGatePolling(prepared.plan)
+      : prepared.plan;
   const basePlan: ReleasePlan = patched('infra-retry-until-deadline')
-    ? { ...prepared.plan, infraRetry: 'until-deadline' }
-    : prepared.plan;
+    ? { ...compiledPlan, infraRetry: 'until-deadline' }
+    : compiledPlan;
   // Decided once per run (a later call would answer differently once replay is over). Histories from before it
   // take none of the verified-approvers paths; their specs cannot carry approvers (the old schema refused them).
   const verifiedApprovers = patched(verifiedApproversPatch);
@@ -462,6 +479,55 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     });
   };
 
+  /**
+   * A wait that watches a closed gate (plans with gatePollMs, decision/gates.ts): ONE `pollGate` activity polls the
+   * gate's webhooks every `everyMs` until `until` — a `hooks` event as soon as they pass, or with the last poll's
+   * results at the end. Any message interrupts it as it interrupts a timer (contract item 4: the activity is
+   * cancelled, its result never delivered; the core re-issues the rest of the wait). 'sleep': nothing to watch
+   * (less than one period left) or the activity failed — the caller sleeps out the rest as a plain wait (slow gate
+   * polling never fails a release).
+   */
+  const watchGate = async (watch: GateWatch, until: number): Promise<ReleaseEvent | undefined | 'sleep'> => {
+    const windowMs = until - workflowNow();
+    if (inbox.length > 0) return undefined;
+    if (windowMs < watch.everyMs) return 'sleep';
+    const hooks = hooksOfType(plan, watch.gate);
+    const hookBudget = hooks.reduce((t, h) => t + h.timeoutMs * (h.retries + 1), 0);
+    try {
+      const polled = await CancellationScope.cancellable(async () => {
+        const scope = CancellationScope.current();
+        const work = acts.pollGate.executeWithOptions(
+          {
+            startToCloseTimeout: windowMs + hookBudget + 30_000,
+            heartbeatTimeout: longActivityHeartbeatTimeout,
+            cancellationType: ActivityCancellationType.TRY_CANCEL,
+            retry: { initialInterval: '1 second', maximumAttempts: 2 },
+            summary: `${watch.gate}: poll ${hooks.map((h) => h.name).join(', ')} every ${watch.everyMs / 1000} s for ${Math.round(windowMs / 1000)} s`,
+          },
+          [ctx, hooks, watch.phase, { everyMs: watch.everyMs, windowMs }],
+        );
+        const message = condition(() => inbox.length > 0).then(() => undefined);
+        message.catch(() => undefined);
+        try {
+          const first = await Promise.race([work, message]);
+          // A message that landed with the result wins (as with a timer): the core re-issues the watch if needed.
+          return first === undefined || inbox.length > 0 ? undefined : first;
+        } finally {
+          work.catch(() => undefined);
+          scope.cancel(); // interrupted: requests the activity's cancellation; otherwise only stops the condition
+        }
+      });
+      if (polled === undefined) return undefined;
+      if (polled.results === null) return 'sleep';
+      return { type: 'hooks', now: workflowNow(), hookType: watch.gate, results: polled.results };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throwIfPolicyViolation(err);
+      log.warn('gate watch failed; waiting out the rest of the interval', { err: failureMessage(err) });
+      return 'sleep';
+    }
+  };
+
   /** Performs `next`; returns its event, or undefined when interrupted by a message (then the inbox has one). */
   const perform = async (next: Next): Promise<ReleaseEvent | undefined> => {
     try {
@@ -546,6 +612,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           );
           return { type: 'promoted', now: workflowNow() };
         case 'wait': {
+          if (next.watch !== undefined) {
+            const watched = await watchGate(next.watch, next.until);
+            if (watched !== 'sleep') return watched;
+          }
           const ms = Math.max(0, next.until - workflowNow());
           const fired = await interruptibleSleep(
             ms,
@@ -659,6 +729,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   // "cancelled" instead of returning the rollback's result.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return result;
+}
+
+/** The plan without gate polling (legacy inputs: see releaseWorkflow). */
+function withoutGatePolling(plan: ReleasePlan): ReleasePlan {
+  if (plan.gatePollMs === undefined) return plan;
+  const { gatePollMs: _dropped, ...rest } = plan;
+  return rest;
 }
 
 /** Sleeps `ms` with a summary (visible in the Web UI timeline); returns false if `interrupt` became true first. */

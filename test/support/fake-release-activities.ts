@@ -101,6 +101,12 @@ export class FakeReleaseActivities {
         record({ workflowId: ctx.workflowId, activity: 'runHooks', hooks: hooks.map((h) => h.name), phase });
         return hooks.map((h) => ({ name: h.name, ok: true, status: 200, message: 'ok' }));
       },
+      // Never reached while runHooks always passes (a gate watch follows only a closed gate).
+      pollGate: async (ctx, hooks, phase) => {
+        record({ workflowId: ctx.workflowId, activity: 'runHooks', hooks: hooks.map((h) => h.name), phase });
+        const results = hooks.map((h) => ({ name: h.name, ok: true, status: 200, message: 'ok' }));
+        return { opened: true, results, polls: 1 };
+      },
       runAnalysis: async (ctx, hooks, metrics, phase) => {
         record({ workflowId: ctx.workflowId, activity: 'runAnalysis', phase });
         const n = (analysisCount.get(ctx.workflowId) ?? 0) + 1;

@@ -18,7 +18,7 @@ import { describeFailingCheck } from '../result.js';
 import type { HookSummary, RunnableHookType } from '../state.js';
 import { intervalOf, label, notify, recordEvent, runHooks, thresholdOf, type Ctx } from './context.js';
 import { timer } from './cursor.js';
-import { gate, gateClosed, gateOpened } from './gates.js';
+import { gate, gateClosed, gateOpened, gateWebhooksPassed } from './gates.js';
 import { startPromotion } from './lifecycle.js';
 import { complete, rollback } from './outcomes.js';
 import { strategyOf, type Move } from './strategies/index.js';
@@ -75,16 +75,7 @@ export function onHooks(c: Ctx, hookType: RunnableHookType, results: readonly Ho
     case 'confirm-promotion': {
       const failing = summaries.filter((h) => !h.ok).map((h) => h.name);
       if (failing.length > 0) return gateClosed(c, hookType, failing);
-      const names = summaries.map((h) => h.name).join(', ');
-      c.s.approvals.push({
-        gate: hookType,
-        via: 'webhook',
-        by: names,
-        reason: 'all gate webhooks passed',
-        at: c.now,
-        override: false,
-      });
-      recordEvent(c, 'Normal', 'GateApproved', `${hookType} passed (webhooks ${names})`);
+      gateWebhooksPassed(c, hookType, summaries);
       return gateOpened(c, hookType);
     }
     case 'pre-rollout': {

@@ -1,12 +1,13 @@
 // The cursor: what the core waits for (src/domain/state.ts `Cursor`), and the `next` it implies. `reissue`
 // re-derives the `next` from the state alone — after an event that changes nothing, a resume, a continue-as-new —
 // which is why the workflow may always drop an unperformed `next` (contract items 4 and 7 in ../decide.ts).
-// Timers: a wait whose time has come fires in the same decide call (`until` is absolute). PURE.
+// Timers: a wait whose time has come fires in the same decide call (`until` is absolute); a timer's wait may watch
+// a closed gate (./gates.ts, `plan.gatePollMs`). PURE.
 import type { Next } from '../effects.js';
 import type { TimerThen, WaitReason } from '../state.js';
 import { checkReadiness, type Ctx } from './context.js';
 import { beginTick } from './analysis.js';
-import { gate } from './gates.js';
+import { gate, gateWatchOf } from './gates.js';
 import { retryNow } from './infra.js';
 import { routeBackStep, start } from './lifecycle.js';
 import { complete, doneNext } from './outcomes.js';
@@ -36,7 +37,7 @@ export function reissue(c: Ctx): Next {
       return { type: 'promotePrimary' };
     case 'timer':
       if (cur.until <= c.now) return fireTimer(c);
-      return { type: 'wait', ms: cur.until - c.now, until: cur.until, reason: cur.reason };
+      return waitUntil(c, cur.until, cur.reason);
     case 'manual-gate':
       return { type: 'waitForOperator', reason: 'manual-approval' };
     case 'finish':
@@ -47,7 +48,14 @@ export function reissue(c: Ctx): Next {
 export function timer(c: Ctx, until: number, reason: WaitReason, then: TimerThen): Next {
   c.s.cursor = { kind: 'timer', until, reason, then };
   if (until <= c.now) return fireTimer(c);
-  return { type: 'wait', ms: until - c.now, until, reason };
+  return waitUntil(c, until, reason);
+}
+
+/** The `wait` of a timer cursor; it watches a closed gate meanwhile when the plan polls gates (./gates.ts). */
+function waitUntil(c: Ctx, until: number, reason: WaitReason): Next {
+  const watch = gateWatchOf(c.plan, c.s, c.now, until);
+  const next: Next = { type: 'wait', ms: until - c.now, until, reason };
+  return watch === null ? next : { ...next, watch };
 }
 
 export function onTimer(c: Ctx): Next {

@@ -2,13 +2,20 @@
 // passes (not for `plan.manualGates`) or an operator approved (./operator-actions.ts); closed gates notify once,
 // then are re-polled — confirm-rollout every interval (phase Waiting), the traffic/promotion gates at every
 // passing tick (phase WaitingPromotion for confirm-promotion; analysis and the threshold still apply). What an
-// opened gate leads to is the strategy's (./strategies). PURE.
-import type { NotifyKind, Next } from '../effects.js';
-import { hooksOfType } from '../evaluate.js';
-import type { GateName, Phase } from '../state.js';
+// opened gate leads to is the strategy's (./strategies).
+// With `plan.gatePollMs` (spec.fledge.gatePollInterval), a closed gate is also WATCHED while the core waits for its
+// next poll (confirm-rollout) or for the next tick after a passing one (traffic/promotion gates): the `wait` carries
+// the gate, the workflow polls its webhooks every gatePollMs inside one activity, and the gate acts as soon as they
+// pass — as an operator approval between ticks does (traffic/promotion: the guarded step now, the interval
+// restarts). The watch's last results at the end of the wait count as the gate's poll. PURE.
+import type { GateWatch, NotifyKind, Next } from '../effects.js';
+import type { HookResult } from '../events.js';
+import { hooksOfType, summariseHooks } from '../evaluate.js';
+import type { ReleasePlan } from '../plan.js';
+import type { GateName, HookSummary, Phase, ReleaseState } from '../state.js';
 import { enterPhase, intervalOf, label, notify, recordEvent, runHooks, type Ctx } from './context.js';
 import { endTick, perform } from './analysis.js';
-import { timer } from './cursor.js';
+import { fireTimer, reissue, timer } from './cursor.js';
 import { startProgressing } from './lifecycle.js';
 import { strategyOf } from './strategies/index.js';
 
@@ -18,8 +25,89 @@ export function gate(c: Ctx, g: GateName): Next {
   if (pending !== null && pending.gate === g && pending.approvedBy !== undefined) return gateOpened(c, g);
   if (c.plan.manualGates.includes(g)) return gateClosed(c, g, []);
   if (hooksOfType(c.plan, g).length === 0) return gateOpened(c, g);
-  const payloadPhase: Phase = g === 'confirm-promotion' ? 'Progressing' : c.s.phase;
-  return runHooks(c, g, payloadPhase);
+  return runHooks(c, g, gatePayloadPhase(g, c.s.phase));
+}
+
+/** The phase a gate's webhooks receive (Flagger asks confirm-promotion while Progressing). */
+function gatePayloadPhase(g: GateName, phase: Phase): Phase {
+  return g === 'confirm-promotion' ? 'Progressing' : phase;
+}
+
+/** Every webhook of the gate passed: recorded as a webhook approval. */
+export function gateWebhooksPassed(c: Ctx, g: GateName, summaries: readonly HookSummary[]): void {
+  const names = summaries.map((h) => h.name).join(', ');
+  c.s.approvals.push({
+    gate: g,
+    via: 'webhook',
+    by: names,
+    reason: 'all gate webhooks passed',
+    at: c.now,
+    override: false,
+  });
+  recordEvent(c, 'Normal', 'GateApproved', `${g} passed (webhooks ${names})`);
+}
+
+/**
+ * The gate watched during the current wait, if any (without the time left): a closed, not manual, not yet approved
+ * gate with webhooks, while the core waits for its next poll (confirm-rollout) or for the tick after a PASSING one
+ * (traffic/promotion gates: what an approval between ticks also needs). Only plans with `gatePollMs`.
+ */
+export function watchedGate(plan: ReleasePlan, s: ReleaseState): GateName | null {
+  const every = plan.gatePollMs;
+  if (typeof every !== 'number' || !(every > 0)) return null;
+  const cur = s.cursor;
+  if (cur.kind !== 'timer' || s.paused !== null || s.finishing !== null) return null;
+  if (s.infra !== null && s.infra.retryAt !== null) return null;
+  const p = s.pendingGate;
+  if (p === null || p.manualRequired || p.approvedBy !== undefined) return null;
+  if (plan.manualGates.includes(p.gate) || hooksOfType(plan, p.gate).length === 0) return null;
+  const waitsForIt =
+    p.gate === 'confirm-rollout'
+      ? cur.then === 'confirm-rollout'
+      : cur.then === 'tick' && s.lastTickOk === true;
+  return waitsForIt ? p.gate : null;
+}
+
+/** Gates are never polled more often than this, whatever a (hand-made) plan says. */
+export const minGatePollMs = 1_000;
+
+/** What a `wait` until `until` watches: the watched gate, when at least one poll period is left. */
+export function gateWatchOf(
+  plan: ReleasePlan,
+  s: ReleaseState,
+  now: number,
+  until: number,
+): GateWatch | null {
+  const g = watchedGate(plan, s);
+  if (g === null) return null;
+  const everyMs = Math.max(minGatePollMs, plan.gatePollMs ?? 0);
+  if (until - now < everyMs) return null;
+  return { gate: g, phase: gatePayloadPhase(g, s.phase), everyMs };
+}
+
+/**
+ * Results of the watch of the gate the core waits at (the caller checked `watchedGate`): all pass → the gate opens
+ * now (traffic/promotion: the interval restarts, as after an approval between ticks); otherwise they are the gate's
+ * latest poll, and the wait goes on — or, its time come, confirm-rollout is re-polled (a new watch: the poll just
+ * happened) and a tick begins.
+ */
+export function onGateWatched(c: Ctx, g: GateName, results: readonly HookResult[]): Next {
+  const summaries = summariseHooks(hooksOfType(c.plan, g), results);
+  const failing = summaries.filter((h) => !h.ok).map((h) => h.name);
+  if (failing.length === 0) {
+    gateWebhooksPassed(c, g, summaries);
+    if (g !== 'confirm-rollout') c.s.tickStartedAt = c.now;
+    return gateOpened(c, g);
+  }
+  const pending = c.s.pendingGate;
+  if (pending !== null) {
+    pending.failingWebhooks = failing;
+    pending.lastPolledAt = c.now;
+  }
+  const cur = c.s.cursor;
+  if (cur.kind === 'timer' && cur.until > c.now) return reissue(c);
+  if (g === 'confirm-rollout') return gateClosed(c, g, failing);
+  return fireTimer(c);
 }
 
 export function gateOpened(c: Ctx, g: GateName): Next {
