@@ -17,6 +17,17 @@ import {
 } from './policy.js';
 import { parseOutboundAllow, type OutboundSettings } from './integrations/outbound.js';
 import { identitySettingsFromEnv, type IdentitySettings } from './integrations/identity/settings.js';
+import { routerNames, type RouterProvider } from './integrations/traffic/manifests.js';
+
+/**
+ * The default router of a Canary without `spec.provider` (Flagger's `-mesh-provider`): a registered router name.
+ * Returns the problem, or undefined when `value` is fine.
+ */
+export function defaultProviderProblem(value: string): string | undefined {
+  return (routerNames as readonly string[]).includes(value)
+    ? undefined
+    : `unknown provider ${JSON.stringify(value).slice(0, 100)}; supported: ${routerNames.join(', ')}`;
+}
 
 const patternList = (setting: string) =>
   z
@@ -51,6 +62,16 @@ export const envSchema = z.object({
   FLEDGE_OUTBOUND_ALLOW: z.string().optional(),
   FLEDGE_WEBHOOK_SIGNING_KEY: z.string().min(16, 'use a key of at least 16 characters').optional(),
   FLEDGE_ALERT_UNSCOPED_SECRETS: z.enum(['true', 'false']).optional(),
+  // Cluster mode in the worker (src/cluster/controller.ts): Canary objects in the cluster start releases.
+  FLEDGE_CLUSTER_MODE: z.enum(['true', 'false']).optional(),
+  // The router of Canaries without spec.provider (Flagger's -mesh-provider); CLI `--provider` overrides it.
+  FLEDGE_DEFAULT_PROVIDER: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = defaultProviderProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 export interface TlsSettings {
@@ -84,6 +105,17 @@ export interface FledgeConfig {
    * their endpoint), Slack user map, approver groups. Absent (a hand-built config): none — actors are self-declared.
    */
   identity?: IdentitySettings;
+  /**
+   * FLEDGE_CLUSTER_MODE=true: the worker also runs cluster mode (Canary objects in the cluster are the source of
+   * releases; src/cluster/controller.ts). Default false.
+   */
+  clusterMode?: boolean;
+  /**
+   * FLEDGE_DEFAULT_PROVIDER: the router of a Canary without `spec.provider` (Flagger's `-mesh-provider`), applied
+   * by `checkRelease` (CLI, starter, cluster mode). Absent: `gatewayapi:v1` for a Canary with `gatewayRefs`, else
+   * istio (Flagger's default).
+   */
+  defaultProvider?: RouterProvider;
   /** The settings that were unset and took their value from the defaults (e.g. the embedded dev stack's), if any. */
   defaulted?: string[];
 }
@@ -276,6 +308,8 @@ export function loadFledgeConfig(
     policy,
     outbound,
     unscopedAlertSecrets: e.FLEDGE_ALERT_UNSCOPED_SECRETS === 'true',
+    ...(e.FLEDGE_CLUSTER_MODE === 'true' ? { clusterMode: true } : {}),
+    ...(e.FLEDGE_DEFAULT_PROVIDER ? { defaultProvider: e.FLEDGE_DEFAULT_PROVIDER as RouterProvider } : {}),
     ...(identity ? { identity } : {}),
     ...(defaulted.length > 0 ? { defaulted } : {}),
   };

@@ -218,9 +218,13 @@ export async function runWorker(
         ? `${name}: Slack interactions on ${interactions.url}`
         : `${name}: Slack interactions off (no FLEDGE_SLACK_SIGNING_SECRET)`,
     );
+    // FLEDGE_CLUSTER_MODE=true / `fledge worker --cluster-mode`: the cluster-mode controller in this process, with
+    // the worker's kubeconfig and Temporal settings; stopped once the worker has drained.
+    const cluster = cfg.clusterMode ? await startClusterMode(cfg, name) : null;
     try {
       await worker.run();
     } finally {
+      await cluster?.stop();
       await interactions?.close();
       await client?.connection.close();
       await server?.close();
@@ -228,6 +232,38 @@ export async function runWorker(
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Starts cluster mode beside the worker (src/cluster/controller.ts): its own Temporal client (same settings as the
+ * worker's connection) and the worker's kubeconfig; watches the namespaces the release policy names literally, else
+ * the whole cluster. Returns what stops it.
+ */
+async function startClusterMode(cfg: FledgeConfig, name: string): Promise<{ stop(): Promise<void> }> {
+  const { createClusterMode, watchScopeOf } = await import('./cluster/controller.js');
+  const client = await connectClient(cfg);
+  const namespaces = watchScopeOf(cfg.policy ?? defaultReleasePolicy);
+  const controller = createClusterMode({
+    kc: loadKubeConfig(cfg.kubeconfig),
+    client,
+    cfg: { ...cfg, policy: workerReleasePolicy(cfg) },
+    ...(namespaces ? { namespaces } : {}),
+    log: (m) => console.log(`${name}: cluster mode: ${m}`),
+  });
+  try {
+    await controller.start();
+  } catch (e) {
+    await controller.stop();
+    await client.connection.close();
+    throw e;
+  }
+  console.log(`${name}: cluster mode on`);
+  return {
+    async stop() {
+      await controller.stop();
+      await client.connection.close();
+    },
+  };
 }
 
 /** The production worker's configuration: the environment only, every required setting present (else exit 5). */

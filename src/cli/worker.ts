@@ -1,6 +1,7 @@
 // `fledge worker`: runs the production worker (src/worker.ts) in the foreground until SIGINT/SIGTERM. Its whole
 // configuration is the environment, with no defaults: TEMPORAL_ADDRESS, FLEDGE_PROMETHEUS_URL and Kubernetes access
-// must be there, or it exits 5 naming every missing one. `fledge dev worker` (./dev.ts) is the embedded stack's.
+// must be there, or it exits 5 naming every missing one. `--cluster-mode` (or FLEDGE_CLUSTER_MODE=true) runs cluster
+// mode in the same process. `fledge dev worker` (./dev.ts) is the embedded stack's.
 import type { Command } from 'commander';
 import { CliError, exitCodes } from './errors.js';
 
@@ -10,7 +11,11 @@ export function registerWorkerCommand(program: Command): void {
     .description(
       'run a Fledge worker (release and lane workflows) configured by the environment only: TEMPORAL_ADDRESS, FLEDGE_PROMETHEUS_URL and Kubernetes access are required',
     )
-    .action(async () => {
+    .option(
+      '--cluster-mode',
+      'also run cluster mode in this process: Canary objects in the cluster start releases (as FLEDGE_CLUSTER_MODE=true)',
+    )
+    .action(async (opts: { clusterMode?: boolean }) => {
       // The worker (Temporal's native worker, the integrations) loads only when this command runs.
       const { productionWorkerConfig, runWorker } = await import('../worker.js');
       let cfg;
@@ -22,6 +27,6 @@ export function registerWorkerCommand(program: Command): void {
           exitCodes.invalidInput,
         );
       }
-      await runWorker(cfg);
+      await runWorker(opts.clusterMode ? { ...cfg, clusterMode: true } : cfg);
     });
 }

@@ -147,8 +147,10 @@ export function referencedObjects(c: CanaryObject): {
  * document is YAML), so the same validation as `fledge start` applies.
  */
 export function releaseYaml(c: CanaryObject, templates: Doc[], providers: Doc[]): string {
+  // `revertOnDeletion` is the Canary object's own concern (its finalizer, handled by cluster mode), not the release's.
+  const { revertOnDeletion: _ownedByClusterMode, ...spec } = c.spec;
   return [
-    manifestOf(c, 'Canary'),
+    manifestOf({ ...c, spec }, 'Canary'),
     ...templates.map((t) => manifestOf(t, 'MetricTemplate')),
     ...providers.map((p) => manifestOf(p, 'AlertProvider')),
   ]

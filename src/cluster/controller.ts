@@ -15,8 +15,11 @@
 //   equals `status.lastPromotedSpec` (a manual rollback to what the primary runs); a scale changes nothing;
 // - a failed release keeps its spec in `lastAppliedSpec`, so the same template is not retried;
 // - `spec.suspend`: no new release starts;
-// - deletion: the finalizer `finalizer.flagger.app` is added only with `spec.revertOnDeletion`, and removed after
-//   the revert (the revert itself is a hook: `revertOnDeletion` in the options).
+// - deletion: the finalizer `finalizer.flagger.app` is added only with `spec.revertOnDeletion`; on deletion the
+//   running release is aborted (and awaited), the objects are reverted (./revert.ts) and the finalizer removed.
+//
+// Scope: every namespace (one cluster-wide watch per kind), or a list of namespaces (one watch per kind and
+// namespace: what a namespaced install's Roles allow).
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { FledgeConfig } from '../config.js';
@@ -26,6 +29,7 @@ import type { RequestBudget } from '../integrations/kubernetes/budget.js';
 import { budgetFromEnv } from '../integrations/kubernetes/budget.js';
 import {
   createWorkloadController,
+  servicePortsOf,
   deploymentReadiness,
   primaryName,
   type WorkloadController,
@@ -33,7 +37,12 @@ import {
 import type { RouterProvider } from '../integrations/traffic/manifests.js';
 import { createRouters } from '../integrations/traffic/routers.js';
 import type { RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
-import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
+import {
+  checkReleasePolicy,
+  defaultReleasePolicy,
+  formatPolicyViolations,
+  type ReleasePolicy,
+} from '../policy.js';
 import { checkRelease, InvalidReleaseInput, releaseIdFor, submitRelease } from '../starter.js';
 import { abortSignal } from '../workflows/messages.js';
 import {
@@ -54,6 +63,8 @@ import {
   type DeploymentObject,
 } from './canary.js';
 import { describeRelease, followRelease, latestReleaseOf, type FollowEnd } from './releases.js';
+import { createRevert, createRouteMemory, type RevertTarget } from './revert.js';
+import { defaultRouter } from '../integrations/traffic/manifests.js';
 import {
   activePhases,
   changeFromOutcome,
@@ -74,17 +85,21 @@ export interface ClusterModeOptions {
   cfg: FledgeConfig;
   /** Watch one namespace only (default: all namespaces). */
   namespace?: string;
+  /** Watch these namespaces only (one watch per kind and namespace); with `namespace`, both are watched. */
+  namespaces?: string[];
   /** Kubernetes request budget of the initialisation writes (default from FLEDGE_KUBE_QPS/BURST). */
   budget?: RequestBudget;
   log?: (msg: string) => void;
   /**
-   * HOOK (`spec.revertOnDeletion`, built separately): restores what the Canary's setup changed (the target's
-   * replicas, the Services' selectors, the routes) when a Canary with `revertOnDeletion: true` is deleted. Cluster
-   * mode calls it while the Canary still exists (held by Flagger's finalizer `finalizer.flagger.app`), then removes
-   * the finalizer. Absent: no finalizer is added, and deleting such a Canary leaves the objects in place (as
-   * without `revertOnDeletion`).
+   * `spec.revertOnDeletion`: restores what the Canary's setup changed (the target's replicas, the apex Service's
+   * selector, the route) when a Canary with `revertOnDeletion: true` is deleted. Cluster mode calls it while the
+   * Canary still exists (held by Flagger's finalizer `finalizer.flagger.app`), after its release was aborted and has
+   * ended, then removes the finalizer. Default: the built-in revert (./revert.ts). `false`: no finalizer is added,
+   * and deleting such a Canary leaves the objects in place (as without `revertOnDeletion`).
    */
-  revertOnDeletion?: (canary: CanaryObject) => Promise<void>;
+  revertOnDeletion?: ((canary: CanaryObject, target: RevertTarget) => Promise<void>) | false;
+  /** How long a deleted Canary's aborted release may take to end before the revert (default 120 s; retried). */
+  abortWaitMs?: number;
   /** The clock of status timestamps (tests). */
   now?: () => Date;
 }
@@ -123,6 +138,16 @@ function newer(a: string | undefined, b: string | undefined): boolean {
 /** Our own hashes are 16 hex digits; anything else in lastAppliedSpec was written by Flagger. */
 const ownHash = (h: string | undefined): boolean => h !== undefined && /^[0-9a-f]{16}$/.test(h);
 
+/**
+ * What cluster mode watches for a release policy: the namespaces it names literally (one watch per namespace: what a
+ * namespaced install's Roles allow), or undefined — every namespace — when a pattern is a glob (`*`, `team-*`: the
+ * cluster-wide install).
+ */
+export function watchScopeOf(policy: ReleasePolicy): string[] | undefined {
+  const literal = policy.namespaces.every((p) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p));
+  return literal && policy.namespaces.length > 0 ? [...policy.namespaces] : undefined;
+}
+
 export function createClusterMode(opts: ClusterModeOptions): ClusterModeController {
   const log = opts.log ?? ((m: string) => console.log(`fledge cluster-mode: ${m}`));
   const now = opts.now ?? (() => new Date());
@@ -131,42 +156,67 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
   const budget = opts.budget ?? budgetFromEnv(process.env);
   const workloads: WorkloadController = createWorkloadController(kc, budget);
   const routers: Record<RouterProvider, TrafficRouter> = createRouters({ custom, budget });
-  const nsPath = opts.namespace ? `/namespaces/${opts.namespace}` : '';
+  const revert =
+    opts.revertOnDeletion === false
+      ? undefined
+      : (opts.revertOnDeletion ??
+        ((_cd: CanaryObject, t: RevertTarget) => createRevert({ kc, budget, log })(t)));
+  const rememberOriginalRoute = createRouteMemory({ kc, budget, log });
 
-  const canaries = k8s.makeInformer<CanaryObject & k8s.KubernetesObject>(
-    kc,
-    `/apis/${flaggerGroup}/${flaggerVersion}${nsPath}/${canaryPlural}`,
-    () =>
-      (opts.namespace
-        ? custom.listNamespacedCustomObject({
-            group: flaggerGroup,
-            version: flaggerVersion,
-            namespace: opts.namespace,
-            plural: canaryPlural,
-          })
-        : custom.listClusterCustomObject({
-            group: flaggerGroup,
-            version: flaggerVersion,
-            plural: canaryPlural,
-          })) as Promise<k8s.KubernetesListObject<CanaryObject & k8s.KubernetesObject>>,
-  );
+  // One informer per kind and scope: the namespaces listed, else the whole cluster ('').
+  const listed = [...new Set([...(opts.namespace ? [opts.namespace] : []), ...(opts.namespaces ?? [])])];
+  const scopes: string[] = listed.length > 0 ? listed : [''];
+  const makeCanaryInformer = (ns: string) =>
+    k8s.makeInformer<CanaryObject & k8s.KubernetesObject>(
+      kc,
+      `/apis/${flaggerGroup}/${flaggerVersion}${ns ? `/namespaces/${ns}` : ''}/${canaryPlural}`,
+      () =>
+        (ns
+          ? custom.listNamespacedCustomObject({
+              group: flaggerGroup,
+              version: flaggerVersion,
+              namespace: ns,
+              plural: canaryPlural,
+            })
+          : custom.listClusterCustomObject({
+              group: flaggerGroup,
+              version: flaggerVersion,
+              plural: canaryPlural,
+            })) as Promise<k8s.KubernetesListObject<CanaryObject & k8s.KubernetesObject>>,
+    );
   // Deployments as plain JSON (the custom-objects client does not convert to the typed model): the hash of a
   // template must be the same whether it came from the list or from a watch event.
-  const deployments = k8s.makeInformer<DeploymentObject>(
-    kc,
-    `/apis/apps/v1${nsPath}/deployments`,
-    () =>
-      (opts.namespace
-        ? custom.listNamespacedCustomObject({
-            group: 'apps',
-            version: 'v1',
-            namespace: opts.namespace,
-            plural: 'deployments',
-          })
-        : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments' })) as Promise<
-        k8s.KubernetesListObject<DeploymentObject>
-      >,
-  );
+  const makeDeploymentInformer = (ns: string) =>
+    k8s.makeInformer<DeploymentObject>(
+      kc,
+      `/apis/apps/v1${ns ? `/namespaces/${ns}` : ''}/deployments`,
+      () =>
+        (ns
+          ? custom.listNamespacedCustomObject({
+              group: 'apps',
+              version: 'v1',
+              namespace: ns,
+              plural: 'deployments',
+            })
+          : custom.listClusterCustomObject({
+              group: 'apps',
+              version: 'v1',
+              plural: 'deployments',
+            })) as Promise<k8s.KubernetesListObject<DeploymentObject>>,
+    );
+  const canaryInformers = new Map(scopes.map((ns) => [ns, makeCanaryInformer(ns)]));
+  const deploymentInformers = new Map(scopes.map((ns) => [ns, makeDeploymentInformer(ns)]));
+  const informerOf = <T>(m: Map<string, T>, ns: string): T | undefined => m.get('') ?? m.get(ns);
+  const canaries = {
+    get: (name: string, ns: string) => informerOf(canaryInformers, ns)?.get(name, ns),
+    list: (ns?: string) =>
+      ns === undefined
+        ? [...canaryInformers.values()].flatMap((i) => i.list())
+        : (informerOf(canaryInformers, ns)?.list(ns) ?? []),
+  };
+  const deployments = {
+    get: (name: string, ns: string) => informerOf(deploymentInformers, ns)?.get(name, ns),
+  };
 
   // ── state kept in memory (everything else is in the Canary's status and in Temporal) ───────────────────────
   const followers = new Map<string, Follower>();
@@ -180,7 +230,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
 
   const getCanary = (key: string): CanaryObject | undefined => {
     const [ns, name] = key.split('/');
-    return canaries.get(name ?? '', ns) as CanaryObject | undefined;
+    return canaries.get(name ?? '', ns ?? '') as CanaryObject | undefined;
   };
   const getDeployment = (ns: string, name: string): DeploymentObject | undefined =>
     deployments.get(name, ns) as DeploymentObject | undefined;
@@ -348,14 +398,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       await workloads.ensurePrimary(t);
       if (ctx.autoscalerRef)
         await workloads.ensurePrimaryHpa(t, ctx.autoscalerRef.name, ctx.autoscalerRef.primaryScalerReplicas);
-      await workloads.ensureServices(t, {
-        service: ctx.service.name,
-        port: ctx.service.port,
-        ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
-        ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
-        ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
-        metadata: ctx.service.metadata,
-      });
+      await workloads.ensureServices(t, servicePortsOf(ctx));
       initialised.set(key, { uid: cd.metadata.uid, hash });
     }
     // Wait for the primary: its next watch event queues this Canary again (no polling).
@@ -376,6 +419,14 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       match: ctx.service.match as RouterTarget['match'],
       options: ctx.service.options,
     };
+    // A route that exists already (the user's or GitOps') keeps its original spec for revertOnDeletion.
+    await rememberOriginalRoute({
+      namespace: ns,
+      target: t.name,
+      service: ctx.service.name,
+      port: ctx.service.port,
+      provider: ctx.provider,
+    });
     await routers[ctx.provider].reconcile(routerTarget);
     await workloads.scaleCanary(t, 'zero');
     await writeStatus(key, {
@@ -596,20 +647,90 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     );
   };
 
+  /** What the revert acts on: from the compiled Canary, else (it no longer validates) read from its raw spec. */
+  const revertTargetOf = async (cd: CanaryObject): Promise<RevertTarget> => {
+    const ns = cd.metadata.namespace ?? 'default';
+    const tname = targetName(cd) ?? '';
+    try {
+      const target = getDeployment(ns, tname);
+      const checked = checkRelease({
+        yaml: await readReferenced(cd),
+        fileName: `canary ${keyOf(cd)}`,
+        images: containerImages(target),
+        requireImages: false,
+      });
+      const ctx = releaseContextOf(checked.compiled, checked.bundle.canary.spec, containerImages(target));
+      return {
+        namespace: ns,
+        target: ctx.target.name,
+        service: ctx.service.name,
+        port: ctx.service.port,
+        provider: ctx.provider,
+      };
+    } catch {
+      const svc = (cd.spec.service ?? {}) as { name?: string; port?: number };
+      return {
+        namespace: ns,
+        target: tname,
+        service: svc.name ?? tname,
+        port: svc.port ?? 80,
+        provider: typeof cd.spec.provider === 'string' ? cd.spec.provider : defaultRouter,
+      };
+    }
+  };
+
+  /** Aborts the target's running release (followed or not: a restarted controller follows nothing) and awaits its end. */
+  const abortAndWait = async (key: string, cd: CanaryObject): Promise<void> => {
+    const ns = cd.metadata.namespace ?? 'default';
+    const tname = targetName(cd);
+    const followed = followers.get(key)?.releaseId;
+    stopFollower(key);
+    const latest = tname ? await latestReleaseOf(client, { namespace: ns, name: tname }) : null;
+    const ids = new Set<string>();
+    if (followed) ids.add(followed);
+    if (latest?.running) ids.add(latest.workflowId);
+    for (const id of ids) {
+      const handle = client.workflow.getHandle(id);
+      const d = await handle.describe().catch(() => undefined);
+      if (d?.status.name !== 'RUNNING') continue;
+      await handle.signal(abortSignal, { actor: clusterActor, reason: 'Canary deleted' });
+      log(`${key}: Canary deleted: release ${id} aborted; waiting for it to end before the revert`);
+      const waitMs = opts.abortWaitMs ?? 120_000;
+      const ended = await Promise.race([
+        handle.result().then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref()),
+      ]);
+      if (!ended) throw new Error(`release ${id} still running ${waitMs / 1000} s after the abort`);
+    }
+  };
+
   const finalize = async (key: string, cd: CanaryObject): Promise<void> => {
     const finalizers = cd.metadata.finalizers ?? [];
     if (!finalizers.includes(flaggerFinalizer)) return;
-    await abortRunning(key, 'Canary deleted');
-    if (opts.revertOnDeletion) await opts.revertOnDeletion(cd);
-    // Without a revert in this build (e.g. Flagger's finalizer on a Canary taken over), the deletion must not hang:
-    // the objects stay, as without revertOnDeletion.
-    else
-      log(`${key}: deleted with revertOnDeletion, but this build has no revert: the objects stay in place`);
-    await patchFinalizers(
-      cd,
-      finalizers.filter((f) => f !== flaggerFinalizer),
+    // Flagger: the phase is Terminating while the finalizer runs.
+    await writeStatus(key, { phase: 'Terminating' }).catch((e: unknown) =>
+      log(`${key}: status not written: ${errText(e)}`),
     );
-    log(`${key}: reverted and finalised`);
+    await abortAndWait(key, cd);
+    if (revert) {
+      await revert(cd, await revertTargetOf(cd));
+      log(`${key}: reverted`);
+    }
+    // Without a revert (e.g. Flagger's finalizer on a Canary taken over by a build told not to revert), the deletion
+    // must not hang: the objects stay, as without revertOnDeletion.
+    else log(`${key}: deleted with revertOnDeletion, but reverting is off: the objects stay in place`);
+    // The Terminating status write made the cached object stale: the finalizers are patched on the newest version.
+    const latest = getCanary(key) ?? cd;
+    const mine = written.get(key)?.resourceVersion;
+    const rv = newer(mine, latest.metadata.resourceVersion) ? mine : latest.metadata.resourceVersion;
+    await patchFinalizers(
+      { ...latest, metadata: { ...latest.metadata, resourceVersion: rv } },
+      (latest.metadata.finalizers ?? finalizers).filter((f) => f !== flaggerFinalizer),
+    );
+    log(`${key}: finalised`);
   };
 
   // ── the reconcile ──────────────────────────────────────────────────────────────────────────────────────────
@@ -618,9 +739,9 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     if (!cd) return; // deleted: handled by the delete event
     if (cd.metadata.deletionTimestamp) return finalize(key, cd);
     const finalizers = cd.metadata.finalizers ?? [];
-    if (cd.spec.revertOnDeletion && opts.revertOnDeletion && !finalizers.includes(flaggerFinalizer))
+    if (cd.spec.revertOnDeletion === true && revert && !finalizers.includes(flaggerFinalizer))
       await patchFinalizers(cd, [...finalizers, flaggerFinalizer]);
-    else if (!cd.spec.revertOnDeletion && finalizers.includes(flaggerFinalizer))
+    else if (cd.spec.revertOnDeletion !== true && finalizers.includes(flaggerFinalizer))
       await patchFinalizers(
         cd,
         finalizers.filter((f) => f !== flaggerFinalizer),
@@ -691,41 +812,46 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     watchAttempts.canaries = 0;
     enqueue(keyOf(obj));
   };
-  canaries.on('add', onCanary);
-  canaries.on('update', onCanary);
-  canaries.on('delete', (obj) => {
-    const key = keyOf(obj);
-    written.delete(key);
-    initialised.delete(key);
-    reported.delete(key);
-    // Flagger stops analysing a deleted Canary; Fledge aborts its release (traffic back to the primary) so no
-    // release is left moving traffic for a Canary nobody declares any more. The objects stay (no revertOnDeletion).
-    void abortRunning(key, 'Canary deleted');
-  });
-  canaries.on('error', restartOnError('canaries', canaries));
   const onDeployment = (obj: DeploymentObject): void => {
     watchAttempts.deployments = 0;
     for (const key of canariesOfDeployment(obj)) enqueue(key);
   };
-  deployments.on('add', onDeployment);
-  deployments.on('update', onDeployment);
-  deployments.on('delete', onDeployment);
-  deployments.on('error', restartOnError('deployments', deployments));
+  for (const inf of canaryInformers.values()) {
+    inf.on('add', onCanary);
+    inf.on('update', onCanary);
+    inf.on('delete', (obj) => {
+      const key = keyOf(obj);
+      written.delete(key);
+      initialised.delete(key);
+      reported.delete(key);
+      // Flagger stops analysing a deleted Canary; Fledge aborts its release (traffic back to the primary) so no
+      // release is left moving traffic for a Canary nobody declares any more. The objects stay (without
+      // revertOnDeletion; with it, the finalizer ran before this event).
+      void abortRunning(key, 'Canary deleted');
+    });
+    inf.on('error', restartOnError('canaries', inf));
+  }
+  for (const inf of deploymentInformers.values()) {
+    inf.on('add', onDeployment);
+    inf.on('update', onDeployment);
+    inf.on('delete', onDeployment);
+    inf.on('error', restartOnError('deployments', inf));
+  }
 
   return {
     async start() {
       stopped = false;
-      await deployments.start();
-      await canaries.start();
+      for (const inf of deploymentInformers.values()) await inf.start();
+      for (const inf of canaryInformers.values()) await inf.start();
       for (const c of canaries.list()) enqueue(keyOf(c));
       log(
-        `watching Canaries (${flaggerGroup}/${flaggerVersion}) ${opts.namespace ? `in ${opts.namespace}` : 'in all namespaces'}`,
+        `watching Canaries (${flaggerGroup}/${flaggerVersion}) ${listed.length > 0 ? `in ${listed.join(', ')}` : 'in all namespaces'}`,
       );
     },
     async stop() {
       stopped = true;
-      await canaries.stop();
-      await deployments.stop();
+      for (const inf of canaryInformers.values()) await inf.stop();
+      for (const inf of deploymentInformers.values()) await inf.stop();
       for (const key of [...followers.keys()]) stopFollower(key);
       for (const r of retries.values()) if (r.timer) clearTimeout(r.timer);
       await Promise.allSettled([...running.values()]);

@@ -4,21 +4,10 @@
 // checks read these fields. PURE: the caller passes the time.
 import type { ReleaseStatus } from '../domain/status.js';
 import type { Outcome } from '../domain/result.js';
+import type { Phase } from '../domain/state.js';
 
-/** Phases of Flagger's CRD (`status.phase` enum). */
-export type CanaryPhase =
-  | ''
-  | 'Initializing'
-  | 'Initialized'
-  | 'Waiting'
-  | 'Progressing'
-  | 'WaitingPromotion'
-  | 'Promoting'
-  | 'Finalising'
-  | 'Succeeded'
-  | 'Failed'
-  | 'Terminating'
-  | 'Terminated';
+/** Phases of Flagger's CRD (`status.phase` enum): the release's phases (the same names), or none yet. */
+export type CanaryPhase = '' | Phase;
 
 export interface CanaryCondition {
   type: 'Promoted';

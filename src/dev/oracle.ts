@@ -12,9 +12,12 @@
 //   copied annotations; rollout finished (observed generation, all replicas updated and available, no old ones).
 // - the target (canary slot): at 0 replicas (except after promotion-failed, where it serves), its user fields
 //   unchanged apart from the images Fledge set.
-// - Services `<svc>`, `<svc>-primary`, `<svc>-canary`: selectors and the port.
+// - Services `<svc>`, `<svc>-primary`, `<svc>-canary`: selectors and the port; with `service.portDiscovery`, also
+//   every container port of the target (Flagger's naming: the port's name, else `tcp-<container>-<index>`; mesh
+//   proxies and the main port left out).
 // - Istio: VirtualService `<svc>` with one route, 100 % to the primary (or the canary after promotion-failed),
-//   no A/B match route, no mirror; DestinationRules `<svc>-primary`/`<svc>-canary`. Gateway API: HTTPRoute
+//   no A/B match route, no mirror (with `sessionAffinity`: one rule before it, matching the canary cookie, routed
+//   the same way and expiring the cookie; with `delegation`: no hosts, no gateways); DestinationRules `<svc>-primary`/`<svc>-canary`. Gateway API: HTTPRoute
 //   `<svc>` likewise (no header-match rule, no RequestMirror filter). Kubernetes (no mesh): no routing object.
 // - `<hpa>-primary` (autoscalerRef): retargeted at the primary, min/max from primaryScalerReplicas or the HPA.
 // - config tracking: the primary's template refers to `<name>-primary` copies of the ConfigMaps (and, unless the
@@ -27,7 +30,8 @@
 // rolling-update strategy allows.
 import * as k8s from '@kubernetes/client-node';
 import type { ReleaseResult } from '../domain/result.js';
-import { parseCanaryYaml } from '../domain/manifest/yaml.js';
+import { yamlDocuments } from '../domain/manifest/yaml.js';
+import { validateCanaryBundle } from '../domain/manifest/validate.js';
 import { compileAutoscaler, compileServiceSpec } from '../domain/manifest/compile.js';
 
 export type OracleProvider = 'istio' | 'gatewayapi:v1' | 'kubernetes';
@@ -38,7 +42,18 @@ export interface OracleSpec {
   /** targetRef.name */
   target: string;
   provider: OracleProvider;
-  service: { name: string; port: number; portName: string; targetPort: number | string };
+  service: {
+    name: string;
+    port: number;
+    portName: string;
+    targetPort: number | string;
+    /** `service.portDiscovery`: the Services also expose the target's container ports. */
+    portDiscovery?: boolean;
+    /** `service.delegation` (Istio): a VirtualService without hosts and gateways. */
+    delegation?: boolean;
+  };
+  /** `analysis.sessionAffinity`: after the release, one cookie-expiring rule before the weighted one. */
+  sessionAffinity?: boolean;
   autoscaler?: { name: string; minReplicas?: number; maxReplicas?: number };
   /** `secrets: false`: the worker is not granted Secrets, so they are not copied. Default: Secrets are tracked. */
   configTracking?: { secrets: boolean };
@@ -501,6 +516,10 @@ export async function verifyEndState(
   // --- Services
   const svc = spec.service;
   const wantPort = { name: svc.portName, port: svc.port, targetPort: svc.targetPort, protocol: 'TCP' };
+  const wantPorts = [
+    wantPort,
+    ...(svc.portDiscovery ? containerPorts(baseline.target.spec?.template.spec?.containers ?? [], svc) : []),
+  ];
   for (const [name, value] of [
     [svc.name, `${sel.value}-primary`],
     [`${svc.name}-primary`, `${sel.value}-primary`],
@@ -515,7 +534,7 @@ export async function verifyEndState(
         targetPort: p.targetPort,
         protocol: p.protocol,
       }));
-      check(`Service/${name}.spec.ports`, [wantPort], ports);
+      check(`Service/${name}.spec.ports`, wantPorts, ports);
     } catch (e) {
       findings.push(
         `Service/${name}: ${e instanceof k8s.ApiException && e.code === 404 ? 'missing' : String(e)}`,
@@ -549,7 +568,35 @@ export async function verifyEndState(
     if (!vs) findings.push(`VirtualService/${svc.name}: missing`);
     else {
       const http = vs.spec?.http ?? [];
-      check(`VirtualService/${svc.name}.spec.http.length (no A/B match route left)`, 1, http.length);
+      const sticky = spec.sessionAffinity ? 1 : 0;
+      check(`VirtualService/${svc.name}.spec.http.length (no A/B match route left)`, 1 + sticky, http.length);
+      if (sticky) {
+        // Flagger: at weight 0 a request with the canary cookie is routed like the others and the cookie expired.
+        const expire = http[0] ?? {};
+        const cookie = (
+          expire.match as Array<{ headers?: Record<string, { regex?: string }> }> | undefined
+        )?.[0]?.headers?.Cookie?.regex;
+        if (!cookie)
+          findings.push(`VirtualService/${svc.name}.spec.http[0]: no Cookie match (session affinity)`);
+        const set = (expire.headers as { response?: { add?: Record<string, string> } } | undefined)?.response
+          ?.add?.['Set-Cookie'];
+        if (!set?.endsWith('; Max-Age=-1'))
+          findings.push(
+            `VirtualService/${svc.name}.spec.http[0]: the canary cookie is not expired (${String(set)})`,
+          );
+        const r =
+          (expire.route as Array<{ destination: { host: string }; weight?: number }> | undefined) ?? [];
+        check(
+          `VirtualService/${svc.name}.spec.http[0] weights`,
+          { [`${svc.name}-primary`]: to.primary, [`${svc.name}-canary`]: to.canary },
+          Object.fromEntries(r.map((d) => [d.destination.host, d.weight ?? 0])),
+        );
+      }
+      if (svc.delegation) {
+        const vsSpec = vs.spec as Record<string, unknown> | undefined;
+        check(`VirtualService/${svc.name}.spec.hosts (delegate)`, undefined, vsSpec?.hosts);
+        check(`VirtualService/${svc.name}.spec.gateways (delegate)`, undefined, vsSpec?.gateways);
+      }
       const main = http[http.length - 1] ?? {};
       const route =
         (main.route as Array<{ destination: { host: string }; weight?: number }> | undefined) ?? [];
@@ -582,7 +629,23 @@ export async function verifyEndState(
     if (!route) findings.push(`HTTPRoute/${svc.name}: missing`);
     else {
       const rules = route.spec?.rules ?? [];
-      check(`HTTPRoute/${svc.name}.spec.rules.length (no A/B match rule left)`, 1, rules.length);
+      const sticky = spec.sessionAffinity ? 1 : 0;
+      check(`HTTPRoute/${svc.name}.spec.rules.length (no A/B match rule left)`, 1 + sticky, rules.length);
+      if (sticky) {
+        const expire = rules[0] ?? {};
+        const headers = (
+          expire.matches as Array<{ headers?: Array<{ name: string; type?: string }> }> | undefined
+        )?.[0]?.headers;
+        if (!headers?.some((h) => h.name === 'Cookie' && h.type === 'RegularExpression'))
+          findings.push(`HTTPRoute/${svc.name}.spec.rules[0]: no Cookie match (session affinity)`);
+        const adds = ((expire.filters as Array<Record<string, unknown>> | undefined) ?? []).flatMap(
+          (f) =>
+            (f.responseHeaderModifier as { add?: Array<{ name: string; value: string }> } | undefined)?.add ??
+            [],
+        );
+        if (!adds.some((a) => a.name === 'Set-Cookie' && a.value.endsWith('; Max-Age=-1')))
+          findings.push(`HTTPRoute/${svc.name}.spec.rules[0]: the canary cookie is not expired`);
+      }
       const main = rules[rules.length - 1] ?? {};
       const refs = (main.backendRefs as Array<{ name: string; weight?: number }> | undefined) ?? [];
       check(
@@ -696,13 +759,39 @@ export function watchPrimaryCapacity(
   };
 }
 
-/** The oracle's view of a Canary manifest (names, port, router, autoscaler), from the same YAML the release uses. */
-export function oracleSpecFromYaml(yaml: string): OracleSpec {
-  const parsed = parseCanaryYaml(yaml);
+/**
+ * The oracle's view of a Canary manifest (names, port, router, autoscaler), from the same YAML the release uses. The
+ * file may be as Flagger users keep it: other kinds are ignored, MetricTemplates/AlertProviders it references need
+ * not be in it, and without `spec.provider` the router is `defaultProvider`, else `gatewayapi:v1` when the Canary
+ * has `gatewayRefs`, else istio (the front step's rules, docs/spec.md).
+ */
+export function oracleSpecFromYaml(yaml: string, opts: { defaultProvider?: string } = {}): OracleSpec {
+  const docs = yamlDocuments(yaml);
+  if (!docs.ok) throw new Error(`oracle: the spec does not parse: ${docs.errors[0]?.message ?? ''}`);
+  const canaryDoc = docs.documents.find((d) => (d as { kind?: unknown } | null)?.kind === 'Canary') as
+    { spec?: Record<string, unknown> } | undefined;
+  if (!canaryDoc?.spec) throw new Error('oracle: no Canary in the spec');
+  // Only the Canary matters here: references to other objects are dropped before validating it.
+  const strip = (a: unknown) => {
+    if (typeof a !== 'object' || a === null) return a;
+    const analysis = a as { metrics?: Array<{ templateRef?: unknown }>; alerts?: unknown };
+    const { alerts: _alerts, ...rest } = analysis;
+    return { ...rest, metrics: (analysis.metrics ?? []).filter((m) => !m.templateRef) };
+  };
+  const spec = { ...canaryDoc.spec };
+  if (spec.analysis) spec.analysis = strip(spec.analysis);
+  if (spec.canaryAnalysis) spec.canaryAnalysis = strip(spec.canaryAnalysis);
+  const gatewayRefs = (spec.service as { gatewayRefs?: unknown[] } | undefined)?.gatewayRefs ?? [];
+  if (spec.provider === undefined) {
+    if (opts.defaultProvider) spec.provider = opts.defaultProvider;
+    else if (gatewayRefs.length > 0) spec.provider = 'gatewayapi:v1';
+  }
+  const parsed = validateCanaryBundle([{ ...canaryDoc, spec }]);
   if (!parsed.ok) throw new Error(`oracle: the spec does not parse: ${parsed.errors[0]?.message ?? ''}`);
   const bundle = parsed.value;
   const service = compileServiceSpec(bundle);
   const hpa = compileAutoscaler(bundle);
+  const analysis = bundle.canary.spec.analysis ?? bundle.canary.spec.canaryAnalysis;
   return {
     namespace: bundle.canary.metadata.namespace ?? 'default',
     target: bundle.canary.spec.targetRef.name,
@@ -715,7 +804,10 @@ export function oracleSpecFromYaml(yaml: string): OracleSpec {
       port: service.port,
       portName: service.portName,
       targetPort: service.targetPort,
+      ...(bundle.canary.spec.service.portDiscovery === true ? { portDiscovery: true } : {}),
+      ...(bundle.canary.spec.service.delegation === true ? { delegation: true } : {}),
     },
+    ...(analysis?.sessionAffinity ? { sessionAffinity: true } : {}),
     ...(hpa
       ? {
           autoscaler: {
@@ -730,4 +822,29 @@ export function oracleSpecFromYaml(yaml: string): OracleSpec {
         }
       : {}),
   };
+}
+
+/**
+ * The extra Service ports of `service.portDiscovery`, derived here from Flagger's rules (pkg/canary/util.go getPorts):
+ * each container port except the mesh proxies' (`istio-proxy`, `envoy`) and the one the main port targets; named
+ * as the container port, else `tcp-<container>-<index>`; port = targetPort = the container port; by name. A name or
+ * number the main port has already is left out.
+ */
+function containerPorts(
+  containers: readonly k8s.V1Container[],
+  svc: OracleSpec['service'],
+): Array<{ name: string; port: number; targetPort: number; protocol: string }> {
+  const found: Record<string, number> = {};
+  for (const c of containers) {
+    if (c.name === 'istio-proxy' || c.name === 'envoy') continue;
+    (c.ports ?? []).forEach((p, i) => {
+      const targeted =
+        typeof svc.targetPort === 'number' ? p.containerPort === svc.targetPort : p.name === svc.targetPort;
+      if (!targeted) found[p.name ? p.name : `tcp-${c.name}-${i}`] = p.containerPort;
+    });
+  }
+  return Object.keys(found)
+    .sort()
+    .filter((name) => name !== svc.portName && found[name] !== svc.port)
+    .map((name) => ({ name, port: found[name] ?? 0, targetPort: found[name] ?? 0, protocol: 'TCP' }));
 }

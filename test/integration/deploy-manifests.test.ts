@@ -23,6 +23,8 @@ const baseDir = join(kustomizeDir, 'base');
 const commonDir = join(kustomizeDir, 'common');
 const overlayDir = join(kustomizeDir, 'overlays', 'temporal-cloud');
 const clusterWideDir = join(kustomizeDir, 'overlays', 'cluster-wide');
+const clusterModeDir = join(kustomizeDir, 'overlays', 'cluster-mode');
+const clusterWideModeDir = join(kustomizeDir, 'overlays', 'cluster-wide-cluster-mode');
 const secretsExample = join(kustomizeDir, 'examples', 'secrets.example.yaml');
 const systemNs = 'fledge-system';
 
@@ -146,6 +148,7 @@ const expectedRules: Rule[] = [
   { group: 'gateway.networking.k8s.io', resources: ['httproutes'], verbs: ['get', 'create', 'patch'] },
   { group: 'autoscaling', resources: ['horizontalpodautoscalers'], verbs: ['get', 'create', 'patch'] },
   { group: '', resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
+  { group: 'flagger.app', resources: ['metrictemplates', 'alertproviders'], verbs: ['get'] },
 ];
 
 /**
@@ -257,6 +260,88 @@ function codeTriples(): { triples: string[]; unknown: string[] } {
   return { triples: [...out].sort(), unknown };
 }
 
+/** Cluster mode's rules (the opt-in overlays/cluster-mode Role and overlays/cluster-wide-cluster-mode ClusterRole). */
+const clusterModeRules: Rule[] = [
+  { group: 'flagger.app', resources: ['canaries'], verbs: ['list', 'watch', 'patch'] },
+  { group: 'flagger.app', resources: ['canaries/status'], verbs: ['patch'] },
+  { group: 'apps', resources: ['deployments'], verbs: ['list', 'watch'] },
+];
+
+/**
+ * The Kubernetes calls of cluster mode (src/cluster), read from its sources: the informers' lists and watches, the
+ * custom-object calls with the plural they name (a Canary, its status subresource, the MetricTemplates and
+ * AlertProviders a Canary references, the routes the revert restores) and typed client calls. Whatever it cannot map
+ * is listed as unknown.
+ */
+function clusterCodeTriples(): { triples: string[]; unknown: string[] } {
+  const groups: Record<string, string> = {
+    canaries: 'flagger.app',
+    metrictemplates: 'flagger.app',
+    alertproviders: 'flagger.app',
+    deployments: 'apps',
+    virtualservices: 'networking.istio.io',
+    httproutes: 'gateway.networking.k8s.io',
+  };
+  const typed: Record<string, [string, string]> = {
+    Deployment: ['apps', 'deployments'],
+    DeploymentScale: ['apps', 'deployments/scale'],
+    Service: ['', 'services'],
+  };
+  const out = new Set<string>();
+  const unknown: string[] = [];
+  for (const f of walk(join(projectRoot, 'src', 'cluster'))) {
+    const src = readFileSync(f, 'utf8');
+    const where = relative(projectRoot, f);
+    // The plurals a call's `plural:` may stand for: a literal, the Canary plural, the revert's route refs, or the
+    // reference reader's `read('<plural>', …)` arguments.
+    const routePlurals = [...src.matchAll(/plural: '(virtualservices|httproutes)'/g)].map(
+      (m) => m[1] as string,
+    );
+    const readPlurals = [...src.matchAll(/\bread\('([a-z]+)'/g)].map((m) => m[1] as string);
+    for (const m of src.matchAll(
+      /(?<=\w)\.(get|list|patch|read|create|replace|delete)(Namespaced|Cluster)?(\w*?)(Status)?\(/g,
+    )) {
+      const [call, verb, , kindRaw, status] = m as unknown as [string, string, string, string, string?];
+      const args = callArgs(src, (m.index ?? 0) + call.length);
+      const v = verb === 'read' ? 'get' : verb === 'replace' ? 'update' : verb;
+      if (kindRaw === 'CustomObject') {
+        const lit = /plural: '([a-z]+)'/.exec(args)?.[1];
+        const plurals = lit
+          ? [lit]
+          : /plural: canaryPlural/.test(args)
+            ? ['canaries']
+            : /\.\.\.ref\b/.test(args)
+              ? routePlurals
+              : /\bplural\b/.test(args)
+                ? readPlurals
+                : [];
+        if (plurals.length === 0) unknown.push(`${where}: ${call}`);
+        for (const p of plurals) {
+          const g = groups[p];
+          if (g === undefined) unknown.push(`${where}: ${call} (${p})`);
+          else {
+            out.add(triple(g, status ? `${p}/status` : p, v));
+            // Every list of cluster mode is an informer's lister: the informer watches from there.
+            if (v === 'list') out.add(triple(g, p, 'watch'));
+          }
+        }
+        continue;
+      }
+      const res = typed[kindRaw];
+      if (!res) {
+        // Not a Kubernetes call (a Map's get, a Temporal handle, the informers' own get/list of their cache).
+        if (/Api\b|core\.|apps\.|custom\./.test(src.slice(Math.max(0, (m.index ?? 0) - 12), m.index)))
+          unknown.push(`${where}: ${call}`);
+        continue;
+      }
+      out.add(triple(res[0], res[1], v));
+    }
+    if (/makeInformer/.test(src) && !/listNamespacedCustomObject|listClusterCustomObject/.test(src))
+      unknown.push(`${where}: an informer whose lister this test does not see`);
+  }
+  return { triples: [...out].sort(), unknown };
+}
+
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
@@ -350,6 +435,8 @@ const base = render(baseDir);
 const common = render(commonDir);
 const overlay = render(overlayDir);
 const clusterWide = render(clusterWideDir);
+const clusterMode = render(clusterModeDir);
+const clusterWideMode = render(clusterWideModeDir);
 /** The base's release namespaces: those with a RoleBinding. */
 const releaseNamespaces = base
   .filter((o) => o.kind === 'RoleBinding')
@@ -832,6 +919,118 @@ describe('deploy/kustomize: the cluster-wide opt-in, proven with SubjectAccessRe
   });
 });
 
+describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
+  const modeRole = find<k8s.V1Role>(clusterMode, 'Role', 'fledge-cluster-mode');
+  const modeClusterRole = find<k8s.V1ClusterRole>(clusterWideMode, 'ClusterRole', 'fledge-cluster-mode');
+
+  it('overlays/cluster-mode is the base + a Role/RoleBinding per release namespace with exactly cluster mode’s rules + FLEDGE_CLUSTER_MODE=true', () => {
+    const others = (objs: Obj[]) =>
+      objs.filter((o) => o.kind !== 'ConfigMap' && o.metadata.name !== 'fledge-cluster-mode');
+    expect(others(clusterMode)).toEqual(others(base));
+    expect(roleTriples(modeRole)).toEqual(triples(clusterModeRules));
+    expect(modeRole.metadata?.namespace).toBe('shop');
+    const binding = find<k8s.V1RoleBinding>(clusterMode, 'RoleBinding', 'fledge-cluster-mode');
+    expect(binding.metadata?.namespace).toBe('shop');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'fledge-cluster-mode',
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs },
+    ]);
+    const cm = find<k8s.V1ConfigMap>(clusterMode, 'ConfigMap', 'fledge-config');
+    expect(cm.data).toEqual({
+      ...find<k8s.V1ConfigMap>(base, 'ConfigMap', 'fledge-config').data,
+      FLEDGE_CLUSTER_MODE: 'true',
+    });
+    expect(loadFledgeConfig({ ...cm.data }).clusterMode).toBe(true);
+    expect(clusterMode.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toBe(false);
+  });
+
+  it('overlays/cluster-wide-cluster-mode is the cluster-wide install + a ClusterRole with the same rules + FLEDGE_CLUSTER_MODE=true', () => {
+    expect(roleTriples(modeClusterRole)).toEqual(triples(clusterModeRules));
+    const others = (objs: Obj[]) =>
+      objs.filter((o) => o.kind !== 'ConfigMap' && o.metadata.name !== 'fledge-cluster-mode');
+    expect(others(clusterWideMode)).toEqual(others(clusterWide));
+    const binding = find<k8s.V1ClusterRoleBinding>(
+      clusterWideMode,
+      'ClusterRoleBinding',
+      'fledge-cluster-mode',
+    );
+    expect(binding.roleRef.name).toBe('fledge-cluster-mode');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs },
+    ]);
+    expect(
+      find<k8s.V1ConfigMap>(clusterWideMode, 'ConfigMap', 'fledge-config').data?.FLEDGE_CLUSTER_MODE,
+    ).toBe('true');
+  });
+
+  it('grants exactly what the controller calls beyond the release Role, and the two together cover every call it makes', () => {
+    const code = clusterCodeTriples();
+    expect(
+      code.unknown,
+      'cluster-mode calls this test cannot map to RBAC: extend clusterCodeTriples()',
+    ).toEqual([]);
+    // The scanner sees the calls it must (a negative control of the scanner itself).
+    for (const t of [
+      'flagger.app/canaries:watch',
+      'flagger.app/canaries/status:patch',
+      'apps/deployments:watch',
+    ])
+      expect(code.triples).toContain(t);
+    const mode = new Set(roleTriples(modeRole));
+    // Every verb cluster mode's Role grants is one the controller uses…
+    expect([...mode].filter((t) => !code.triples.includes(t))).toEqual([]);
+    // …and every call it makes is granted by it or by the release Role of the same install.
+    for (const [name, release] of [
+      ['base', find<k8s.V1Role>(base, 'Role', 'fledge-worker')],
+      ['cluster-wide', find<k8s.V1ClusterRole>(clusterWide, 'ClusterRole', 'fledge-worker')],
+    ] as const) {
+      const granted = new Set([...mode, ...roleTriples(release)]);
+      expect(
+        code.triples.filter((t) => !granted.has(t)),
+        `${name}: calls of src/cluster granted by neither Role`,
+      ).toEqual([]);
+    }
+  });
+
+  it('the real apiserver accepts the overlays’ RBAC objects (dryRun=All, strict) and, bound for real, grants the watch', async () => {
+    const ns = `fledge-cm-${suffix.slice(1)}`;
+    const releaseNs = `${ns}-rel`;
+    for (const name of [ns, releaseNs]) {
+      await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      namespaces.push(name);
+    }
+    const rbacObjs = retarget(clusterMode, ns, suffix, releaseNs).filter(
+      (o) => o.metadata.name === 'fledge-cluster-mode',
+    );
+    const wideObjs = retarget(clusterWideMode, ns, suffix).filter((o) =>
+      o.metadata.name.startsWith('fledge-cluster-mode'),
+    );
+    expect(rbacObjs.map((o) => o.kind)).toEqual(['Role', 'RoleBinding']);
+    expect(await dryRunAll(objects, [...rbacObjs, ...wideObjs])).toEqual([]);
+    // For real (namespaced only): the worker may watch Canaries and patch their status there, and nowhere else.
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'fledge-worker', namespace: ns },
+    });
+    for (const o of rbacObjs) await objects.create(o);
+    await eventually(
+      'cluster-mode Role bound',
+      async () => (await canAs(ns, 'watch', 'flagger.app', 'canaries', releaseNs)) || undefined,
+    );
+    expect(await canAs(ns, 'patch', 'flagger.app', 'canaries/status', releaseNs)).toBe(true);
+    expect(await canAs(ns, 'list', 'apps', 'deployments', releaseNs)).toBe(true);
+    expect(await canAs(ns, 'watch', 'flagger.app', 'canaries', null)).toBe(false);
+    expect(await canAs(ns, 'watch', 'flagger.app', 'canaries', 'default')).toBe(false);
+    expect(await canAs(ns, 'update', 'flagger.app', 'canaries/status', releaseNs)).toBe(false);
+    expect(await canAs(ns, 'delete', 'flagger.app', 'canaries', releaseNs)).toBe(false);
+  });
+});
+
 // The renderer is only trusted for what it implements; make sure the overlay directory holds nothing it ignores.
 it('every file under deploy/kustomize is referenced by a kustomization or is the Secrets example', () => {
   const referenced = new Set<string>([secretsExample]);
@@ -851,6 +1050,8 @@ it('every file under deploy/kustomize is referenced by a kustomization or is the
   collect(baseDir);
   collect(overlayDir);
   collect(clusterWideDir);
+  collect(clusterModeDir);
+  collect(clusterWideModeDir);
   const all = (dir: string): string[] =>
     readdirSync(dir).flatMap((n) =>
       statSync(join(dir, n)).isDirectory() ? all(join(dir, n)) : [join(dir, n)],

@@ -479,6 +479,34 @@ describe('deploy/helm/fledge: bounded authority (docs/security.md)', () => {
     expect(rulesOf(find(wide, 'ClusterRole'))).toEqual([...k.clusterRole, ...optIn]);
   });
 
+  it("clusterMode.enabled adds exactly the kustomize cluster-mode overlays' rules (Roles or ClusterRole) and FLEDGE_CLUSTER_MODE=true", () => {
+    const k = kustomizeRules();
+    const mode = loadYamlDocs(join(kustomizeDir, 'overlays', 'cluster-mode', 'cluster-mode-rbac.yaml')).find(
+      (o) => o.kind === 'Role',
+    );
+    const modeWide = loadYamlDocs(
+      join(kustomizeDir, 'overlays', 'cluster-wide-cluster-mode', 'cluster-mode-rbac.yaml'),
+    ).find((o) => o.kind === 'ClusterRole');
+    if (!mode || !modeWide) throw new Error('kustomize cluster-mode Role or ClusterRole not found');
+    expect(rulesOf(modeWide)).toEqual(rulesOf(mode));
+    const objs = template(systemNs, { releaseNamespaces: [relA, relB], clusterMode: { enabled: true } });
+    const roles = objs.filter((o) => o.kind === 'Role');
+    expect(roles).toHaveLength(2);
+    for (const role of roles) expect(rulesOf(role)).toEqual([...k.role, ...rulesOf(mode)]);
+    expect(objs.some((o) => o.kind === 'ClusterRole')).toBe(false);
+    const cm = find<k8s.V1ConfigMap>(objs, 'ConfigMap');
+    expect(cm.data?.FLEDGE_CLUSTER_MODE).toBe('true');
+    expect(workerConfig(cm.data ?? {}).clusterMode).toBe(true);
+    const wide = template(systemNs, { clusterWide: true, clusterMode: { enabled: true } });
+    expect(rulesOf(find(wide, 'ClusterRole'))).toEqual([...k.clusterRole, ...rulesOf(modeWide)]);
+    // Off (the default): neither the rules nor the setting.
+    expect(find<k8s.V1ConfigMap>(rendered.defaults, 'ConfigMap').data?.FLEDGE_CLUSTER_MODE).toBeUndefined();
+    expect(
+      // (The release Role reads MetricTemplates/AlertProviders; cluster mode's Canary rules are not there.)
+      rulesOf(find(rendered.defaults, 'Role')).some((r) => (r.resources ?? []).includes('canaries')),
+    ).toBe(false);
+  });
+
   it('binds each Role to the worker ServiceAccount only, and FLEDGE_ALLOWED_NAMESPACES is exactly the bound namespaces', () => {
     for (const [name, expected] of [
       ['defaults', ['shop']],

@@ -9,6 +9,7 @@
 // whole of what Fledge owns on it — the primary Deployment is always built by `primaryDeployment()`, for its
 // creation and for every promotion alike (a partial promotion apply once reset the primary's replicas to 1).
 import * as k8s from '@kubernetes/client-node';
+import type { ReleaseContext } from '../../domain/context.js';
 import type { RequestBudget } from './budget.js';
 import { applyPatchOptions, fieldManager } from './client.js';
 import {
@@ -32,6 +33,8 @@ export interface ServicePorts {
   targetPort?: number | string;
   portName?: string;
   appProtocol?: string;
+  /** `service.portDiscovery`: also expose every container port of the target's pod template (`discoveredPorts`). */
+  portDiscovery?: boolean;
   /** Labels/annotations per Service (Flagger `service.apex|primary|canary`). */
   metadata?: Partial<
     Record<
@@ -39,6 +42,54 @@ export interface ServicePorts {
       { labels?: Record<string, string>; annotations?: Record<string, string> }
     >
   >;
+}
+
+/** The Services a release context asks for (initialise, and cluster mode's initialisation without a release). */
+export function servicePortsOf(ctx: Pick<ReleaseContext, 'service'>): ServicePorts {
+  return {
+    service: ctx.service.name,
+    port: ctx.service.port,
+    ...(ctx.service.targetPort !== undefined ? { targetPort: ctx.service.targetPort } : {}),
+    ...(ctx.service.portName ? { portName: ctx.service.portName } : {}),
+    ...(ctx.service.appProtocol ? { appProtocol: ctx.service.appProtocol } : {}),
+    ...(ctx.service.options.portDiscovery ? { portDiscovery: true } : {}),
+    metadata: ctx.service.metadata,
+  };
+}
+
+/** Service-mesh proxies whose ports are never exposed (Flagger's `sidecars`). */
+const sidecarContainers = new Set(['istio-proxy', 'envoy']);
+
+/**
+ * `service.portDiscovery` (Flagger pkg/canary/util.go getPorts): every container port of the pod template except the
+ * mesh proxies' and the one `service.port`/`targetPort` already exposes; named as the container port, else
+ * `tcp-<container>-<index>`; each a TCP Service port with that number as port and targetPort. Sorted by name (Flagger
+ * builds them from a Go map); a name or number the main port already uses is left out (the apiserver would refuse
+ * the Service).
+ */
+export function discoveredPorts(
+  containers: readonly k8s.V1Container[],
+  main: { port: number; targetPort?: number | string; portName?: string },
+): k8s.V1ServicePort[] {
+  const target = main.targetPort ?? main.port;
+  const byName = new Map<string, number>();
+  for (const c of containers) {
+    if (sidecarContainers.has(c.name)) continue;
+    (c.ports ?? []).forEach((p, i) => {
+      if (typeof target === 'number' ? p.containerPort === target : p.name === target) return;
+      byName.set(p.name || `tcp-${c.name}-${i}`, p.containerPort);
+    });
+  }
+  const mainName = main.portName ?? 'http';
+  return [...byName.entries()]
+    .filter(([name, port]) => name !== mainName && port !== main.port)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, port]) => ({
+      name,
+      port,
+      targetPort: port as unknown as k8s.IntOrString,
+      protocol: 'TCP',
+    }));
 }
 
 export type WorkloadErrorKind = 'not-found' | 'unsupported' | 'invalid';
@@ -338,6 +389,9 @@ export function createWorkloadController(
         protocol: 'TCP',
         ...(ports.appProtocol ? { appProtocol: ports.appProtocol } : {}),
       };
+      const extra = ports.portDiscovery
+        ? discoveredPorts(target.spec?.template.spec?.containers ?? [], ports)
+        : [];
       const svcs: Array<[string, string, 'apex' | 'primary' | 'canary']> = [
         [ports.service, `${value}-primary`, 'apex'],
         [`${ports.service}-primary`, `${value}-primary`, 'primary'],
@@ -356,7 +410,7 @@ export function createWorkloadController(
               ? { annotations: meta.annotations }
               : {}),
           },
-          spec: { type: 'ClusterIP', selector: { [key]: selector }, ports: [port] },
+          spec: { type: 'ClusterIP', selector: { [key]: selector }, ports: [port, ...extra] },
         };
         await budget.call(() =>
           core.patchNamespacedService(

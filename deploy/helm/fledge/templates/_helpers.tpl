@@ -66,11 +66,27 @@ test/integration/helm.test.ts holds it equal to deploy/kustomize/base/release-na
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "patch"]
+# Flagger's MetricTemplates/AlertProviders a Canary references by name and its file lacks (read once, pinned).
+- apiGroups: ["flagger.app"]
+  resources: ["metrictemplates", "alertproviders"]
+  verbs: ["get"]
 {{- if .Values.configTracking.secrets }}
 # Opt-in (configTracking.secrets): Secrets tracked like ConfigMaps.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "patch"]
+{{- end }}
+{{- if .Values.clusterMode.enabled }}
+# Opt-in (clusterMode.enabled): cluster mode's calls beyond a release's — the kustomize overlays/cluster-mode Role.
+- apiGroups: ["flagger.app"]
+  resources: ["canaries"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["flagger.app"]
+  resources: ["canaries/status"]
+  verbs: ["patch"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["list", "watch"]
 {{- end }}
 {{- end -}}
 
