@@ -2,11 +2,14 @@
 // address, and happens only after every input was validated.
 import type { Client } from '@temporalio/client';
 import type { FledgeConfig } from '../config.js';
-import { CodecKeyError, codecKeysFromEnv } from '../codec/encryption.js';
-import { connectClient } from '../starter.js';
 import { CliError, exitCodes } from './errors.js';
 
 export async function connectCli(cfg: FledgeConfig): Promise<Client> {
+  // Loaded here, not at import: only a command that connects pays for the Temporal client.
+  const [{ CodecKeyError, codecKeysFromEnv }, { connectClient }] = await Promise.all([
+    import('../codec/encryption.js'),
+    import('../starter.js'),
+  ]);
   // Payload keys are input too: a malformed FLEDGE_CODEC_KEYS is a configuration error (5), found before connecting.
   try {
     codecKeysFromEnv();

@@ -1,9 +1,4 @@
 // CLI exit codes: distinct per outcome so CI can branch on them. Stable: documented in the README.
-import {
-  isGrpcServiceError,
-  ServiceError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
 export const exitCodes = {
   promoted: 0,
   /** An unexpected error (a bug); also `dev status` when a part of the local stack is not running. */
@@ -44,12 +39,42 @@ const networkErrorCodes: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Whether `e` is an instance of the Temporal client's error class `name` (or a subclass), told by the marker the SDK
+ * puts on those classes' prototypes (what its own `instanceof` checks): so this module, which every command loads,
+ * does not load the Temporal client.
+ */
+function isTemporalError(
+  e: unknown,
+  name: 'ServiceError' | 'WorkflowUpdateRPCTimeoutOrCancelledError',
+): boolean {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as Record<symbol, unknown>)[Symbol.for(`__temporal_is${name}`)] === true
+  );
+}
+
+/** A gRPC error as the Temporal client surfaces it: an error (name, message) with string `details` and `metadata`. */
+function isGrpcError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, message, details, metadata } = e as Record<string, unknown>;
+  return (
+    typeof name === 'string' &&
+    typeof message === 'string' &&
+    typeof details === 'string' &&
+    typeof metadata === 'object' &&
+    metadata !== null
+  );
+}
+
+/**
  * A failure of the infrastructure the CLI talks to (Temporal unreachable or failing, a network error): exit 6, as
  * documented, not the catch-all 1.
  */
 export function isInfrastructureError(e: unknown): boolean {
-  if (e instanceof ServiceError || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  if (isGrpcServiceError(e)) return true;
+  if (isTemporalError(e, 'ServiceError') || isTemporalError(e, 'WorkflowUpdateRPCTimeoutOrCancelledError'))
+    return true;
+  if (isGrpcError(e)) return true;
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && networkErrorCodes.has(code);
 }

@@ -1,18 +1,54 @@
 // The `fledge` program: its commands, and one run of it with the exit code (src/cli/main.ts runs it on
 // process.argv; tests run it in-process).
 import { Command, CommanderError } from 'commander';
-import { registerClusterCommand } from './cluster.js';
-import { registerCodecCommand } from './codec.js';
-import { registerDevCommands } from './dev.js';
 import { exitCodeFor, exitCodes } from './errors.js';
-import { registerHistoryCommand } from './history.js';
-import { registerListCommand, registerOperatorCommands } from './operate.js';
 import { configureOutput, err, safeText } from './output.js';
-import { registerRetryCommand } from './retry.js';
-import { registerStartCommands } from './start.js';
-import { registerWorkerCommand } from './worker.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The commands, in the order `fledge --help` lists them, each with the module that defines it. A module (and what it
+ * imports: the Temporal client, the spec schemas, the Kubernetes client…) is loaded only when one of its commands
+ * may run, so `fledge validate` never loads the Temporal client and `fledge start` never loads `history`'s
+ * decoder or the dev stack's orchestration.
+ */
+const registrations: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<Register> }> = [
+  { commands: ['start', 'validate'], load: async () => (await import('./start.js')).registerStartCommands },
+  {
+    commands: ['status', 'approve', 'pause', 'resume', 'promote', 'abort'],
+    load: async () => (await import('./operate.js')).registerOperatorCommands,
+  },
+  { commands: ['retry'], load: async () => (await import('./retry.js')).registerRetryCommand },
+  { commands: ['history'], load: async () => (await import('./history.js')).registerHistoryCommand },
+  { commands: ['list'], load: async () => (await import('./operate.js')).registerListCommand },
+  { commands: ['codec-server'], load: async () => (await import('./codec.js')).registerCodecCommand },
+  { commands: ['cluster-mode'], load: async () => (await import('./cluster.js')).registerClusterCommand },
+  { commands: ['worker'], load: async () => (await import('./worker.js')).registerWorkerCommand },
+  { commands: ['dev'], load: async () => (await import('./dev.js')).registerDevCommands },
+];
+
+/**
+ * The registrations `argv` needs: only the named command's when the command line names one (after the program's
+ * own `--no-color`); every command otherwise (`fledge --help`, `fledge help …`, a typo that commander answers with
+ * "did you mean", no command at all) — so every output is exactly what the whole program would print.
+ */
+function registrationsFor(argv: readonly string[] | undefined): Array<() => Promise<Register>> {
+  if (argv !== undefined) {
+    const args = argv.slice(2);
+    let i = 0;
+    while (args[i] === '--no-color') i++;
+    const named = args[i];
+    const one = registrations.find((r) => named !== undefined && r.commands.includes(named));
+    if (one) return [one.load];
+  }
+  return registrations.map((r) => r.load);
+}
+
+/**
+ * The `fledge` program. With `argv`, only the commands that command line can run are defined (see
+ * `registrationsFor`); without it, all of them.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('fledge')
     .description('Progressive delivery for Kubernetes where every release is a durable Temporal workflow')
     .version('0.1.0')
@@ -26,15 +62,8 @@ export function buildProgram(): Command {
     .hook('preAction', (_program, action) => {
       configureOutput({ color: action.optsWithGlobals<{ color?: boolean }>().color });
     });
-  registerStartCommands(program);
-  registerOperatorCommands(program);
-  registerRetryCommand(program);
-  registerHistoryCommand(program);
-  registerListCommand(program);
-  registerCodecCommand(program);
-  registerClusterCommand(program);
-  registerWorkerCommand(program);
-  registerDevCommands(program);
+  const registers = await Promise.all(registrationsFor(argv).map((load) => load()));
+  for (const register of registers) register(program);
   return program;
 }
 
@@ -44,7 +73,7 @@ export function buildProgram(): Command {
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(argv)).parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -1,18 +1,20 @@
 // `fledge start` (CI's entry: validate, submit to the target's lane, optionally wait with live progress and exit
 // with a code per outcome) and `fledge validate`.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { ReleaseResult } from '../domain/result.js';
 import type { ReleaseStatus } from '../domain/status.js';
 import { formatSpecErrors, parseImageArgs } from '../domain/manifest/index.js';
 import { checkReleasePolicy, defaultReleasePolicy, formatPolicyViolations } from '../policy.js';
 import {
-  checkRelease,
+  checkReleaseResolving,
   InvalidReleaseInput,
   releaseInputFor,
   submitRelease,
   type CheckedRelease,
+  type ClusterLookup,
 } from '../starter.js';
+import { hasKubeAccess, loadFledgeConfig } from '../config.js';
 import { connectCli } from './connect.js';
 import { CliError, exitCodes } from './errors.js';
 import { defaultActor } from './actor.js';
@@ -26,16 +28,66 @@ const maxSpecBytesHelp =
   'refuse a spec larger than this (default 1048576 = 1 MiB, or $FLEDGE_MAX_SPEC_BYTES; at most 16 MiB)';
 
 /**
- * Reads and validates a release input exactly as `validate` and `start` both do (`checkRelease`), before anything
- * connects; invalid input is a CliError (exit 5).
+ * How the CLI reads referenced MetricTemplates/AlertProviders the file lacks: through the Kubernetes access kubectl
+ * would use ($KUBECONFIG, the dev stack's, the pod's service account, ~/.kube/config); none with `--no-cluster`.
  */
-function checkedInput(opts: {
+export function cliClusterLookup(useCluster: boolean): ClusterLookup {
+  return () => {
+    if (!useCluster) return { unavailable: '--no-cluster' };
+    let kubeconfig = process.env.KUBECONFIG;
+    try {
+      kubeconfig = loadFledgeConfig().kubeconfig ?? kubeconfig;
+    } catch {
+      // An incomplete client configuration does not matter here: only Kubernetes access does.
+    }
+    if (!kubeconfig && !hasKubeAccess(process.env))
+      return { unavailable: 'no Kubernetes access: no $KUBECONFIG, service account or ~/.kube/config' };
+    // The Kubernetes client (a large module) loads only when a spec refers to objects it lacks: every other
+    // `start`/`validate` stays light. A configuration that does not load makes each read fail with the reason.
+    return async (refs) => {
+      const [{ loadKubeConfig }, { createFlaggerRefLookup }] = await Promise.all([
+        import('../integrations/kubernetes/client.js'),
+        import('../integrations/kubernetes/flagger-refs.js'),
+      ]);
+      let kc: ReturnType<typeof loadKubeConfig>;
+      try {
+        kc = loadKubeConfig(kubeconfig);
+      } catch (e) {
+        const reason = `the Kubernetes configuration does not load: ${e instanceof Error ? e.message : String(e)}`;
+        return refs.map((ref) => ({ ...ref, outcome: 'error' as const, reason }));
+      }
+      return createFlaggerRefLookup(kc)(refs);
+    };
+  };
+}
+
+/** `--provider` wins over FLEDGE_DEFAULT_PROVIDER (checkRelease reads the environment when it is not given). */
+export function providerOptions(provider: string | undefined): {
+  defaultProvider?: string;
+  defaultProviderSource?: string;
+} {
+  return provider !== undefined ? { defaultProvider: provider, defaultProviderSource: '--provider' } : {};
+}
+
+/** The front step's notices on stderr (`note: file:line:col path: message`). */
+export function printNotices(checked: Pick<CheckedRelease, 'notices'>, file: string): void {
+  if (!checked.notices?.length) return;
+  for (const line of formatSpecErrors(checked.notices, file).split('\n')) console.error(`note: ${line}`);
+}
+
+/**
+ * Reads and validates a release input exactly as `validate` and `start` both do (`checkReleaseResolving`), before
+ * anything connects to Temporal; invalid input is a CliError (exit 5).
+ */
+async function checkedInput(opts: {
   file: string;
   image: string[];
   maxSpecBytes?: string;
   requireImages: boolean;
   context: string;
-}): { yaml: string; images: Record<string, string>; checked: CheckedRelease } {
+  provider?: string;
+  cluster?: boolean;
+}): Promise<{ yaml: string; images: Record<string, string>; checked: CheckedRelease }> {
   const limits = specLimits(opts.maxSpecBytes);
   if (opts.requireImages && opts.image.length === 0)
     throw new CliError('at least one --image <container>=<ref> is required', exitCodes.invalidInput);
@@ -44,20 +96,31 @@ function checkedInput(opts: {
     throw new CliError(`${opts.context}${formatSpecErrors(images.errors)}`, exitCodes.invalidInput);
   const yaml = readSpecFile(opts.file, limits.maxBytes);
   try {
-    const checked = checkRelease({
+    const checked = await checkReleaseResolving({
       yaml,
       fileName: opts.file,
       images: images.value,
       limits,
       requireImages: opts.requireImages,
+      ...providerOptions(opts.provider),
+      lookup: cliClusterLookup(opts.cluster !== false),
     });
+    printNotices(checked, opts.file);
     return { yaml, images: images.value, checked };
   } catch (e) {
-    if (e instanceof InvalidReleaseInput)
+    if (e instanceof InvalidReleaseInput) {
+      // The notes first (e.g. the provider the front step inferred), then the errors.
+      printNotices(e, opts.file);
       throw new CliError(`${opts.context}${e.message}`, exitCodes.invalidInput);
+    }
     throw e;
   }
 }
+
+const providerHelp =
+  "router of a Canary without spec.provider, like Flagger's -mesh-provider (default $FLEDGE_DEFAULT_PROVIDER; without either: gatewayapi:v1 when it has gatewayRefs, else istio)";
+const noClusterHelp =
+  'do not read referenced MetricTemplates/AlertProviders missing from the file from the cluster';
 
 export { outcomeExitCode } from './watch.js';
 
@@ -94,8 +157,15 @@ export function registerStartCommands(program: Command): void {
   program
     .command('start')
     .description('validate a Canary spec and start (or attach to) the release of a new image')
-    .requiredOption('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
+    // Required unless --batch (checked in the action, with commander's own message).
+    .option('-f, --file <canary.yaml>', 'Flagger Canary (+ MetricTemplate/AlertProvider documents)')
     .option('--image <container=ref>', 'new image per container (repeatable)', collect, [])
+    .addOption(
+      new Option(
+        '--batch <file>',
+        'start many releases in one call: a YAML/JSON list of {file: <canary.yaml>, images: {<container>: <ref>}} (files relative to it); all validated first, submitted concurrently over one connection, one line per release',
+      ).conflicts(['file', 'image']),
+    )
     .option('--wait', 'wait for the outcome, printing progress; exit code tells the outcome')
     .option(
       '--timeout <seconds>',
@@ -108,18 +178,28 @@ export function registerStartCommands(program: Command): void {
       'who starts the release (default $FLEDGE_ACTOR, git user.email, or <user>@<host>)',
     )
     .option('--max-spec-bytes <bytes>', maxSpecBytesHelp)
+    .option('--provider <name>', providerHelp)
+    .option('--no-cluster', noClusterHelp)
     .addOption(outputOption())
     .action(
-      async (opts: {
-        file: string;
-        image: string[];
-        wait?: boolean;
-        timeout: string;
-        retry?: boolean;
-        initiator?: string;
-        maxSpecBytes?: string;
-        output: string;
-      }) => {
+      async (
+        opts: {
+          file?: string;
+          image: string[];
+          batch?: string;
+          wait?: boolean;
+          timeout: string;
+          retry?: boolean;
+          initiator?: string;
+          maxSpecBytes?: string;
+          output: string;
+          provider?: string;
+          cluster?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (opts.file === undefined && opts.batch === undefined)
+          cmd.error("error: required option '-f, --file <canary.yaml>' not specified");
         // Every input is checked before anything connects or is submitted: options, images, the spec.
         const timeoutMs = parseTimeout(opts.timeout);
         const initiator =
@@ -129,8 +209,32 @@ export function registerStartCommands(program: Command): void {
                 defaultActor(),
                 'the default initiator ($FLEDGE_ACTOR, git user.email or <user>@<host>)',
               );
-        const input = checkedInput({
+        if (opts.batch !== undefined) {
+          // Many releases, one connection (src/cli/batch.ts); every entry checked before connecting.
+          const { checkBatch, runBatch } = await import('./batch.js');
+          const cfg = cliConfig();
+          const entries = await checkBatch(opts.batch, specLimits(opts.maxSpecBytes), cfg, {
+            ...providerOptions(opts.provider),
+            lookup: cliClusterLookup(opts.cluster !== false),
+          });
+          const client = await connectCli(cfg);
+          try {
+            process.exitCode = await runBatch(client, cfg, entries, {
+              initiator,
+              retry: opts.retry === true,
+              wait: opts.wait === true,
+              timeoutMs,
+              json: isJson(opts.output),
+            });
+          } finally {
+            await client.connection.close();
+          }
+          return;
+        }
+        const file = opts.file ?? '';
+        const input = await checkedInput({
           ...opts,
+          file,
           requireImages: true,
           context: 'invalid input, nothing was started:\n',
         });
@@ -152,7 +256,7 @@ export function registerStartCommands(program: Command): void {
           try {
             sub = await submitRelease(client, cfg, {
               yaml: input.yaml,
-              fileName: opts.file,
+              fileName: file,
               images: input.images,
               initiator,
               checked: input.checked,
@@ -193,15 +297,19 @@ export function registerStartCommands(program: Command): void {
       'print the release workflow input (the compiled release, JSON) for `temporal workflow start` or the Web UI; needs --image',
     )
     .option('--initiator <who>', 'with --workflow-input: who starts the release (default as for start)')
+    .option('--provider <name>', providerHelp)
+    .option('--no-cluster', noClusterHelp)
     .addOption(outputOption())
     .action(
-      (opts: {
+      async (opts: {
         file: string;
         image: string[];
         maxSpecBytes?: string;
         output: string;
         workflowInput?: boolean;
         initiator?: string;
+        provider?: string;
+        cluster?: boolean;
       }) => {
         if (opts.workflowInput) {
           // The input `fledge start` would submit (releaseInputFor): what the workflow runs, validated and compiled.
@@ -212,12 +320,12 @@ export function registerStartCommands(program: Command): void {
                   defaultActor(),
                   'the default initiator ($FLEDGE_ACTOR, git user.email or <user>@<host>)',
                 );
-          const input = checkedInput({ ...opts, requireImages: true, context: '' });
+          const input = await checkedInput({ ...opts, requireImages: true, context: '' });
           printJson(releaseInputFor(input.checked, input.images, initiator));
           return;
         }
         // Images are optional here: the spec alone can be validated. Same checks as `start` (checkRelease).
-        const { compiled } = checkedInput({ ...opts, requireImages: false, context: '' }).checked;
+        const { compiled } = (await checkedInput({ ...opts, requireImages: false, context: '' })).checked;
         if (isJson(opts.output)) {
           printJson(compiled);
           return;
