@@ -50,6 +50,7 @@ import {
   countClasses,
   formatRange,
   ratio,
+  replaceDocSection,
   requestKind,
   sampleProcess,
   type ClassCounts,
@@ -875,8 +876,6 @@ writeFileSync(
 console.log(`JSON: ${jsonPath}`);
 
 const md = [
-  '# Benchmarks',
-  '',
   '## Fledge beside Flagger (`npm run bench:peer`)',
   '',
   'The real Flagger controller and the Fledge worker on one local stack (`scripts/bench-peer.ts` says exactly what ',
@@ -899,6 +898,15 @@ const md = [
   ...(notes.length ? ['Notes:', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ...(failure ? [`The run was aborted: ${failure}`, ''] : []),
 ];
-writeFileSync(join(projectRoot, 'docs', 'benchmarks.md'), `${md.map((l) => l.trimEnd()).join('\n')}\n`);
+// Only this section is replaced: bench:cost and bench:cli write their own sections of the same file.
+const docsFile = join(projectRoot, 'docs', 'benchmarks.md');
+writeFileSync(
+  docsFile,
+  replaceDocSection(
+    existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '# Benchmarks\n',
+    '## Fledge beside Flagger (`npm run bench:peer`)',
+    md.map((l) => l.trimEnd()).join('\n'),
+  ),
+);
 console.log('docs/benchmarks.md written');
 process.exit(failure ? 1 : 0);

@@ -7,6 +7,9 @@
 //   2. approve → next action: `spec.fledge.manualGates: [confirm-promotion]`. Once `status` shows the pending
 //      gate after a passing tick, wait a random part of one interval, send the `approve` update, and measure
 //      until the primary Deployment's pod template carries the new image (the promotion, read every 20 ms).
+//   2b. gate webhook opened → next action: a `confirm-promotion` webhook on the webhook service's loadtester gate
+//      (interval 10 s, default gatePollInterval 2 s). Once the gate is pending after a passing tick, wait a random
+//      part of one interval, open the gate, measure until the primary's pod template carries the new image.
 //   3. abort → 100 % primary: once the VirtualService reads canary > 0, wait a random part of one interval
 //      (so the abort lands in the timer or during an analysis), send the `abort` update, measure until the
 //      VirtualService reads 100/0.
@@ -377,6 +380,51 @@ for (let i = 0; i < runs; i++) {
   if (result.outcome !== 'Promoted') notes.push(`approve run ${i + 1}: ended ${result.outcome}`);
 }
 
+// ── 2b. gate webhook opened → next action (Flagger's loadtester gate on the webhook service) ────────────────
+// A `confirm-promotion` webhook on the stack's webhook service (`/gate/check`, closed until opened), interval 10 s
+// and the default gatePollInterval (2 s). Once `status` shows the gate pending after a passing tick, wait a random
+// part of one interval, open the gate as an operator's curl would, and measure until the primary's pod template
+// carries the new image. Also counted per run: gate checks received and pollGate activities (history grows per
+// wait, not per poll).
+const gateMs: number[] = [];
+const gateChecksPerMin: number[] = [];
+const gateWatchActivities: number[] = [];
+const gateHooks = new WebhookServiceClient(stack.urls.webhook);
+for (let i = 0; i < runs; i++) {
+  const ns = await freshTarget('gate');
+  const image = `ghcr.io/acme/podinfo:1.0.${i + 20}`;
+  const h = await release(
+    ns,
+    image,
+    { interval: '10s', threshold: 3, stepWeight: 50, maxWeight: 50 },
+    '',
+    `      - name: promotion-gate\n        type: confirm-promotion\n        url: ${stack.urls.webhook}/gate/check\n`,
+  );
+  await waitStatus(h, (s) => s.pendingGate?.gate === 'confirm-promotion' && s.lastAnalysis?.ok === true);
+  const since = Date.now();
+  await sleep(jitter(10_000));
+  const checks = (await gateHooks.calls('/gate/check')).filter((c) => c.payload?.namespace === ns).length;
+  const t0 = Date.now();
+  await gateHooks.openGate('podinfo', ns);
+  const t1 = await pollUntil(
+    async () =>
+      (await apps.readNamespacedDeployment({ name: 'podinfo-primary', namespace: ns })).spec?.template.spec
+        ?.containers[0]?.image === image,
+  );
+  gateMs.push(t1 - t0);
+  if (t0 - since >= 1_000) gateChecksPerMin.push(Math.round((checks / ((t0 - since) / 60_000)) * 10) / 10);
+  const result = (await h.result()) as ReleaseResult;
+  const history = await h.fetchHistory();
+  gateWatchActivities.push(
+    (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pollGate',
+    ).length,
+  );
+  log(`  gate run ${i + 1}: ${t1 - t0} ms (gate opened ${t0 - since} ms into the wait)`);
+  await recordTotals('gate webhook + promotion', ns, h);
+  if (result.outcome !== 'Promoted') notes.push(`gate run ${i + 1}: ended ${result.outcome}`);
+}
+
 // ── 3. abort → 100 % primary ────────────────────────────────────────────────────────────────────────────────
 const abortMs: number[] = [];
 const abortReturnMs: number[] = [];
@@ -599,6 +647,7 @@ const row = (figure: string, unit: string, xs: number[], target: number, basis: 
 const rows: Row[] = [
   row('threshold reached → VS at 100% primary', 'ms', thresholdMs, 1000, 'p95'),
   row('approve → primary template updated', 'ms', approveMs, 1000, 'p95'),
+  row('gate webhook opened → primary updated (10 s interval, 2 s poll)', 'ms', gateMs, 3000, 'p95'),
   row('abort → VS at 100% primary', 'ms', abortMs, 1000, 'p95'),
   row('abort during a hanging webhook → VS 100% primary', 'ms', abortHookMs, 1000, 'p95'),
   row('abort during initialise (primary not ready) → workflow closed', 'ms', abortInitMs, 1000, 'p95'),
@@ -647,6 +696,9 @@ if (json) {
           thresholdMs,
           approveMs,
           approveUpdateReturnedMs: approveReturnMs,
+          gateOpenedMs: gateMs,
+          gateChecksPerMinuteWaiting: gateChecksPerMin,
+          gatePollActivitiesPerRelease: gateWatchActivities,
           abortMs,
           abortUpdateReturnedMs: abortReturnMs,
           abortDuringWebhookMs: abortHookMs,
@@ -673,6 +725,10 @@ if (json) {
   }
   console.log(
     `\nupdate round trip (sent → returned): approve p50 ${pct(approveReturnMs, 50)} ms, abort p50 ${pct(abortReturnMs, 50)} ms`,
+  );
+  console.log(
+    `gate watch: ${Math.round(mean(gateChecksPerMin) * 10) / 10} gate checks per minute waiting (poll 2 s), ` +
+      `${mean(gateWatchActivities)} pollGate activities per gated release`,
   );
   console.log('per release (mean):');
   for (const [scenario, xs] of Object.entries(totals)) {

@@ -131,3 +131,17 @@ export function ratio(fledge: readonly number[], flagger: readonly number[]): st
   const r = a / b;
   return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2)}×`;
 }
+
+/**
+ * `md` with the section that starts with `heading` (up to the next `## ` heading) replaced by `section`, or with
+ * `section` appended when there is none; every other section of the file is kept as it is.
+ */
+export function replaceDocSection(md: string, heading: string, section: string): string {
+  const start = md.indexOf(heading);
+  const next = start >= 0 ? md.indexOf('\n## ', start + 1) : -1;
+  const updated =
+    start >= 0
+      ? `${md.slice(0, start)}${section.trimEnd()}\n${next >= 0 ? md.slice(next) : ''}`
+      : `${md.trimEnd()}\n\n${section.trimEnd()}\n`;
+  return updated.replace(/\n{3,}/g, '\n\n');
+}

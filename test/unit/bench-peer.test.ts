@@ -8,6 +8,7 @@ import {
   parseProcStatTicks,
   parseProcStatusMemory,
   ratio,
+  replaceDocSection,
   requestKind,
   type CountedRequest,
 } from '../../scripts/bench-peer/measure.js';
@@ -94,5 +95,17 @@ describe('report formatting', () => {
     expect(ratio([0], [0])).toBe('1×');
     expect(ratio([1], [0])).toBe('∞');
     expect(ratio([], [1])).toBe('-');
+  });
+});
+
+describe('replaceDocSection', () => {
+  const doc = '# Benchmarks\n\n## A\n\nold a\n\n## B\n\nb stays\n';
+  it('replaces only its section and keeps the others', () => {
+    expect(replaceDocSection(doc, '## A', '## A\n\nnew a\n')).toBe(
+      '# Benchmarks\n\n## A\n\nnew a\n\n## B\n\nb stays\n',
+    );
+  });
+  it('appends a section that is not there yet', () => {
+    expect(replaceDocSection(doc, '## C', '## C\n\nc')).toBe(`${doc}\n## C\n\nc\n`);
   });
 });
