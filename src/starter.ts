@@ -11,12 +11,18 @@ import {
   compileRelease,
   formatSpecErrors,
   imageTagOrDigest,
-  parseCanaryYaml,
   validateImages,
   type ParsedCanaryBundle,
   type SpecError,
   type YamlLimits,
 } from './domain/manifest/index.js';
+import { parseReleaseYaml, yamlDocuments } from './domain/manifest/yaml.js';
+import {
+  missingReferences,
+  normalizeDocuments,
+  type ClusterReferences,
+} from './domain/manifest/normalize.js';
+import type { FlaggerRefLookup } from './integrations/kubernetes/flagger-refs.js';
 import type { CompiledRelease } from './domain/manifest/types.js';
 import {
   fledgeLane,
@@ -29,7 +35,7 @@ import { compiledReleaseInput, type CompiledReleaseInput } from './domain/compil
 import type { ReleaseResult } from './domain/result.js';
 import { fledgeNamespace, fledgeTarget } from './workflows/search-attributes.js';
 import { staticDetails, staticSummary } from './workflows/visibility.js';
-import { connectionOptions, loadFledgeConfig, type FledgeConfig } from './config.js';
+import { connectionOptions, defaultProviderProblem, loadFledgeConfig, type FledgeConfig } from './config.js';
 import {
   checkReleasePolicy,
   defaultReleasePolicy,
@@ -71,6 +77,8 @@ export async function runDemoShift(
 }
 
 export class InvalidReleaseInput extends Error {
+  /** What the front step did before validation failed (e.g. the provider it inferred), for stderr. */
+  notices?: SpecError[];
   constructor(
     message: string,
     readonly errors: SpecError[],
@@ -111,6 +119,8 @@ export interface SubmitOptions {
   checked?: CheckedRelease;
   /** Limits of the YAML front end (`checkRelease`); defaults `defaultYamlLimits`. */
   limits?: Partial<YamlLimits>;
+  /** Without `checked`: how to read referenced MetricTemplates/AlertProviders the file lacks (`checkReleaseResolving`). */
+  lookup?: ClusterLookup;
 }
 
 /**
@@ -120,7 +130,36 @@ export interface SubmitOptions {
 export interface CheckedRelease {
   bundle: ParsedCanaryBundle;
   compiled: CompiledRelease;
+  /**
+   * What the front step did (src/domain/manifest/normalize.ts): documents of other kinds skipped, the default
+   * provider applied, objects read from the cluster. For stderr / `fledge validate`; never an error.
+   */
+  notices?: SpecError[];
 }
+
+/** The input of `checkRelease`. */
+export interface CheckReleaseOptions {
+  yaml: string;
+  fileName?: string;
+  images: Record<string, string>;
+  limits?: Partial<YamlLimits>;
+  requireImages?: boolean;
+  /**
+   * The router of a Canary without `spec.provider` (Flagger's `-mesh-provider`). Not given (the key absent):
+   * FLEDGE_DEFAULT_PROVIDER of the environment, if set. `undefined` given: none.
+   */
+  defaultProvider?: string | undefined;
+  /** Where `defaultProvider` comes from, for the notice and errors (default: FLEDGE_DEFAULT_PROVIDER). */
+  defaultProviderSource?: string;
+  /** Referenced objects absent from the file as read from the cluster (`checkReleaseResolving` fills it). */
+  cluster?: ClusterReferences;
+}
+
+/**
+ * How a caller reads Flagger's MetricTemplates/AlertProviders from the cluster: a lookup, or why it has none. Called
+ * only when the file lacks a referenced object.
+ */
+export type ClusterLookup = () => FlaggerRefLookup | { unavailable: string };
 
 /**
  * THE validation of a release input, shared by `fledge validate`, `fledge start` (before it connects) and
@@ -128,21 +167,56 @@ export interface CheckedRelease {
  * schemas and cross-field checks, and the images (`requireImages`: at least one, as `start` needs). Throws
  * `InvalidReleaseInput` with every problem.
  */
-export function checkRelease(opts: {
-  yaml: string;
-  fileName?: string;
-  images: Record<string, string>;
-  limits?: Partial<YamlLimits>;
-  requireImages?: boolean;
-}): CheckedRelease {
-  const parsed = parseCanaryYaml(opts.yaml, opts.fileName, opts.limits);
+export function checkRelease(opts: CheckReleaseOptions): CheckedRelease {
+  const fromEnv = !('defaultProvider' in opts);
+  const defaultProvider = fromEnv ? process.env.FLEDGE_DEFAULT_PROVIDER || undefined : opts.defaultProvider;
+  const source = opts.defaultProviderSource ?? 'FLEDGE_DEFAULT_PROVIDER';
+  const problem = defaultProvider !== undefined ? defaultProviderProblem(defaultProvider) : undefined;
+  if (problem) {
+    const errors = [{ path: source, message: problem }];
+    throw new InvalidReleaseInput(formatSpecErrors(errors), errors);
+  }
+  const { result: parsed, notices } = parseReleaseYaml(opts.yaml, {
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    normalize: {
+      ...(defaultProvider !== undefined ? { defaultProvider, defaultProviderSource: source } : {}),
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    },
+  });
   const imageErrors =
     opts.requireImages === false && Object.keys(opts.images).length === 0 ? [] : validateImages(opts.images);
   if (!parsed.ok || imageErrors.length > 0) {
     const errors = [...(parsed.ok ? [] : parsed.errors), ...imageErrors];
-    throw new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
+    const invalid = new InvalidReleaseInput(formatSpecErrors(errors, opts.fileName), errors);
+    if (notices.length > 0) invalid.notices = notices;
+    throw invalid;
   }
-  return { bundle: parsed.value, compiled: compileRelease(parsed.value, opts.images) };
+  return {
+    bundle: parsed.value,
+    compiled: compileRelease(parsed.value, opts.images),
+    ...(notices.length > 0 ? { notices } : {}),
+  };
+}
+
+/**
+ * `checkRelease` after reading, through `lookup`, the MetricTemplates/AlertProviders the Canary references and the
+ * file lacks (in the namespace Flagger looks in: the ref's, else the Canary's). They join the bundle before
+ * validation, so they are validated and compiled into the release's plan now: a later edit of a shared template
+ * never changes a release in flight. The cluster is read only when something is missing; without a lookup (or when
+ * it is unavailable) a missing reference is an error saying where Fledge looked.
+ */
+export async function checkReleaseResolving(
+  opts: CheckReleaseOptions & { lookup?: ClusterLookup },
+): Promise<CheckedRelease> {
+  const { lookup, ...rest } = opts;
+  const docs = yamlDocuments(opts.yaml, opts.limits);
+  if (!docs.ok || !lookup) return checkRelease(rest);
+  const missing = missingReferences(normalizeDocuments(docs.documents).documents);
+  if (missing.length === 0) return checkRelease(rest);
+  const how = lookup();
+  const cluster: ClusterReferences =
+    typeof how === 'function' ? { lookups: await how(missing) } : { unavailable: how.unavailable };
+  return checkRelease({ ...rest, cluster });
 }
 
 /**
@@ -228,7 +302,7 @@ export async function submitRelease(
   cfg: FledgeConfig,
   opts: SubmitOptions,
 ): Promise<Submitted> {
-  const checked = opts.checked ?? checkRelease(opts);
+  const checked = opts.checked ?? (await checkReleaseResolving(opts));
   const { compiled } = checked;
   const target = { namespace: compiled.plan.target.namespace, name: compiled.plan.target.name };
   // Bounded authority: refused before anything is started (the worker checks again before any write).
