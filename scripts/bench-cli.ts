@@ -37,15 +37,9 @@ import { stackUp } from '../src/dev/stack/stack.js';
 import { connectClient } from '../src/starter.js';
 import { abortUpdate } from '../src/workflows/messages.js';
 import { createFledgeWorker } from '../src/worker.js';
+import { args, option } from './lib/options.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
-const args = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  if (eq) return eq.slice(name.length + 1);
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 const n = Math.max(1, Math.min(200, Math.floor(Number(option('--n') ?? 10) || 10)));
 const baselineRev = option('--baseline');
 const build = !args.includes('--no-build');

@@ -46,15 +46,9 @@ import type { ReleaseResult } from '../src/domain/result.js';
 import { connectClient, submitRelease } from '../src/starter.js';
 import { laneWorkflowId } from '../src/workflows/lane.js';
 import { mean, replaceDocSection, sampleProcess } from './bench-peer/measure.js';
+import { args, option } from './lib/options.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
-const args = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  if (eq) return eq.slice(name.length + 1);
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 const quick = args.includes('--quick');
 const idleSeconds = Math.max(10, Number(option('--idle') ?? (quick ? 30 : 60)) || 60);
 const batches = (option('--batches') ?? (quick ? '1,10' : '1,10,30'))

@@ -57,15 +57,9 @@ import {
   type CountedRequest,
 } from './bench-peer/measure.js';
 import { makeProxyCert, startCountingProxy, type CountingProxy } from './bench-peer/proxy.js';
+import { args, option } from './lib/options.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
-const args = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  if (eq) return eq.slice(name.length + 1);
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 const quick = args.includes('--quick');
 const runs = quick ? 1 : Math.max(1, Math.floor(Number(option('--runs') ?? 3) || 3));
 const idleSeconds = Math.max(10, Number(option('--idle') ?? (quick ? 30 : 60)) || 60);

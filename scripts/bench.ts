@@ -52,15 +52,9 @@ import { createClusterMode } from '../src/cluster/controller.js';
 import { loadToolPaths } from '../src/dev/stack/config.js';
 import { applyCrds, crdFiles } from '../src/dev/stack/kube.js';
 import { parse as parseYaml } from 'yaml';
+import { args, option } from './lib/options.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
-const args = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  if (eq) return eq.slice(name.length + 1);
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 const runs = Math.max(1, Math.floor(Number(option('--runs') ?? 5) || 5));
 const json = args.includes('--json');
 const verbose = args.includes('--verbose');
