@@ -3,7 +3,7 @@
 // (accepted and rejected, with their exit codes and messages), status --watch, history with who did what, retry of
 // a rolled-back release, -o json, and NO_COLOR / non-TTY output without escape sequences.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,38 +226,70 @@ describe('fledge CLI without a server (hostile input)', () => {
       });
     });
 
+  /** A Temporal address that accepts TCP connections and counts them (it never answers). */
+  const countingListener = async (): Promise<{
+    address: string;
+    connections: () => number;
+    close: () => void;
+  }> =>
+    new Promise((resolve, reject) => {
+      let count = 0;
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        count += 1;
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+      });
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : 0;
+        resolve({
+          address: `127.0.0.1:${port}`,
+          connections: () => count,
+          close: () => {
+            for (const socket of sockets) socket.destroy();
+            server.close();
+          },
+        });
+      });
+    });
+
   it('invalid input exits 5 before connecting; a valid release against an unreachable server exits 6', async () => {
-    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}` };
+    // "Before connecting" is proven by a listener that counts connections, not by wall time: a CLI that
+    // connected first would show up here (and, as the listener never answers, exit 6 at its deadline).
+    const listener = await countingListener();
+    const env = { TEMPORAL_ADDRESS: listener.address };
     const valid = join(dir, 'no-server.yaml');
     writeFileSync(valid, canaryYaml('cli-no-server'));
     const invalid = join(dir, 'no-server-invalid.yaml');
     writeFileSync(invalid, canaryYaml('cli-no-server').replace(/port: \d+/, 'port: "x"'));
     const deep = join(dir, 'no-server-deep.yaml');
     writeFileSync(deep, `${canaryYaml('cli-no-server')}status:\n  - ${'- '.repeat(10_000)}x\n`);
-    const timed = async (args: string[]): Promise<Run & { ms: number }> => {
-      const t0 = Date.now();
-      const r = await fledge(args, env);
-      return { ...r, ms: Date.now() - t0 };
-    };
-    const [badSpec, badTimeout, deepSpec, badRef, unreachable] = await Promise.all([
-      timed(['start', '-f', invalid, '--image', `app=${v2}`, '--wait']),
-      timed(['start', '-f', valid, '--image', `app=${v2}`, '--wait', '--timeout', 'abc']),
-      timed(['validate', '-f', deep]),
-      timed(['abort', `x/y${ESC}[2J`, '--reason', 'r']),
-      timed(['start', '-f', valid, '--image', `app=${v2}`]),
-    ]);
-    // Process start-up (tsx) is most of it; the client's connection deadline is 10 s.
-    for (const r of [badSpec, badTimeout, deepSpec, badRef]) {
-      expect(r.code, show(r)).toBe(5);
-      expect(r.ms, show(r)).toBeLessThan(8000);
-      expect(r.err).not.toContain(ESC);
+    try {
+      const [badSpec, badTimeout, deepSpec, badRef, unreachable] = await Promise.all([
+        fledge(['start', '-f', invalid, '--image', `app=${v2}`, '--wait'], env),
+        fledge(['start', '-f', valid, '--image', `app=${v2}`, '--wait', '--timeout', 'abc'], env),
+        fledge(['validate', '-f', deep], env),
+        fledge(['abort', `x/y${ESC}[2J`, '--reason', 'r'], env),
+        fledge(['start', '-f', valid, '--image', `app=${v2}`], {
+          TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}`,
+        }),
+      ]);
+      for (const r of [badSpec, badTimeout, deepSpec, badRef]) {
+        expect(r.code, show(r)).toBe(5);
+        expect(r.err).not.toContain(ESC);
+      }
+      expect(listener.connections()).toBe(0);
+      expect(badSpec.err).toMatch(/nothing was started/);
+      expect(badTimeout.err).toMatch(/--timeout "abc": expected a number of seconds/);
+      expect(deepSpec.err).toMatch(/YAML error: nested deeper than 64 levels/);
+      expect(badRef.err).toMatch(/"x\/y\\u001b\[2J" is neither a release ID/);
+      expect(unreachable.code, show(unreachable)).toBe(6);
+      expect(unreachable.err).toMatch(/cannot connect to Temporal at 127\.0\.0\.1:\d+/);
+    } finally {
+      listener.close();
     }
-    expect(badSpec.err).toMatch(/nothing was started/);
-    expect(badTimeout.err).toMatch(/--timeout "abc": expected a number of seconds/);
-    expect(deepSpec.err).toMatch(/YAML error: nested deeper than 64 levels/);
-    expect(badRef.err).toMatch(/"x\/y\\u001b\[2J" is neither a release ID/);
-    expect(unreachable.code, show(unreachable)).toBe(6);
-    expect(unreachable.err).toMatch(/cannot connect to Temporal at 127\.0\.0\.1:\d+/);
   });
 });
 
