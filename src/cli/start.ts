@@ -69,6 +69,32 @@ export function providerOptions(provider: string | undefined): {
   return provider !== undefined ? { defaultProvider: provider, defaultProviderSource: '--provider' } : {};
 }
 
+/**
+ * The notices of a checked input for `-o json` (validate, start): each with the file, its path, line and column
+ * when known, and the message — what the text output prints as `note:` lines.
+ */
+export function jsonNotices(
+  checked: Pick<CheckedRelease, 'notices'>,
+  file: string,
+): Array<{ file: string; path: string; line?: number; column?: number; message: string }> {
+  return (checked.notices ?? []).map((n) => ({
+    file,
+    path: n.path,
+    ...(n.line !== undefined ? { line: n.line, column: n.column ?? 1 } : {}),
+    message: n.message,
+  }));
+}
+
+/** `start -o json`: the submission, the input's notices and, with `--wait`, the result. */
+export function startJson<S extends object>(
+  sub: S,
+  checked: Pick<CheckedRelease, 'notices'>,
+  file: string,
+  result?: ReleaseResult,
+): S & { notices: ReturnType<typeof jsonNotices>; result?: ReleaseResult } {
+  return { ...sub, notices: jsonNotices(checked, file), ...(result ? { result } : {}) };
+}
+
 /** The front step's notices on stderr (`note: file:line:col path: message`). */
 export function printNotices(checked: Pick<CheckedRelease, 'notices'>, file: string): void {
   if (!checked.notices?.length) return;
@@ -275,11 +301,11 @@ export function registerStartCommands(program: Command): void {
             console.log(`web ui  ${sub.link}`);
           }
           if (!opts.wait) {
-            if (json) printJson(sub);
+            if (json) printJson(startJson(sub, input.checked, file));
             return;
           }
           const result = await waitForOutcome(client, sub.workflowId, { timeoutMs, json });
-          if (json) printJson({ ...sub, result });
+          if (json) printJson(startJson(sub, input.checked, file, result));
         } finally {
           await client.connection.close();
         }
@@ -325,9 +351,11 @@ export function registerStartCommands(program: Command): void {
           return;
         }
         // Images are optional here: the spec alone can be validated. Same checks as `start` (checkRelease).
-        const { compiled } = (await checkedInput({ ...opts, requireImages: false, context: '' })).checked;
+        const { checked } = await checkedInput({ ...opts, requireImages: false, context: '' });
+        const { compiled } = checked;
         if (isJson(opts.output)) {
-          printJson(compiled);
+          // The compiled release plus what the front step and the checks noted (also on stderr as `note:` lines).
+          printJson({ ...compiled, notices: jsonNotices(checked, opts.file) });
           return;
         }
         const p = out();

@@ -32,7 +32,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ReleaseResult } from '../domain/result.js';
 import { yamlDocuments } from '../domain/manifest/yaml.js';
 import { validateCanaryBundle } from '../domain/manifest/validate.js';
-import { compileAutoscaler, compileServiceSpec } from '../domain/manifest/compile.js';
+import { compileAutoscaler, compileRouterSpec, compileServiceSpec } from '../domain/manifest/compile.js';
 
 export type OracleProvider = 'istio' | 'gatewayapi:v1' | 'kubernetes';
 
@@ -421,9 +421,15 @@ export async function verifyEndState(
     const before = baseline.primary ?? baseline.target;
     const wantImages = end.primaryNew ? { ...imagesOf(before), ...newImages } : imagesOf(before);
     const tpl = structuredClone(plain(target.spec?.template)) as k8s.V1PodTemplateSpec;
+    // A primary Flagger made (a Canary taken over from Flagger) carries Flagger's restart marker `flagger-id` in its
+    // template, written by Flagger's field manager: Fledge's applies leave it as it was (harmless: a constant value).
+    const flaggerId = baseline.primary?.spec?.template.metadata?.annotations?.['flagger-id'];
     tpl.metadata = {
       ...(tpl.metadata ?? {}),
       labels: { ...(tpl.metadata?.labels ?? {}), [sel.key]: `${sel.value}-primary` },
+      ...(flaggerId !== undefined
+        ? { annotations: { ...(tpl.metadata?.annotations ?? {}), 'flagger-id': flaggerId } }
+        : {}),
     };
     for (const c of tpl.spec?.containers ?? []) c.image = wantImages[c.name] ?? c.image;
     // Config tracking: which of the target's configs the primary must refer to as `-primary` copies, and what each
@@ -807,7 +813,10 @@ export function oracleSpecFromYaml(yaml: string, opts: { defaultProvider?: strin
       ...(bundle.canary.spec.service.portDiscovery === true ? { portDiscovery: true } : {}),
       ...(bundle.canary.spec.service.delegation === true ? { delegation: true } : {}),
     },
-    ...(analysis?.sessionAffinity ? { sessionAffinity: true } : {}),
+    // As compiled: ignored (with a notice) without a weighted canary on istio/gatewayapi:v1.
+    ...(analysis?.sessionAffinity && compileRouterSpec(bundle).sessionAffinity
+      ? { sessionAffinity: true }
+      : {}),
     ...(hpa
       ? {
           autoscaler: {

@@ -93,6 +93,8 @@ export function releaseContextOf(
       options: {
         ...(svc.match.length > 0 ? { match: svc.match as Array<Record<string, unknown>> } : {}),
         ...(svc.timeout ? { timeout: svc.timeout } : {}),
+        ...(svc.backendTimeout ? { backendTimeout: svc.backendTimeout } : {}),
+        ...(svc.tcp ? { tcp: true } : {}),
         ...(svc.retries ? { retries: svc.retries } : {}),
         ...(svc.headers ? { headers: svc.headers } : {}),
         ...(svc.corsPolicy ? { corsPolicy: svc.corsPolicy } : {}),

@@ -22,6 +22,10 @@ export interface ReleaseContext {
     options: {
       match?: Array<Record<string, unknown>>;
       timeout?: string;
+      /** Gateway API `service.backendTimeout` (HTTPRoute rules[].timeouts.backendRequest). */
+      backendTimeout?: string;
+      /** Istio `service.appProtocol: tcp`: the VirtualService routes TCP (weights only). */
+      tcp?: boolean;
       retries?: Record<string, unknown>;
       headers?: Record<string, unknown>;
       corsPolicy?: Record<string, unknown>;

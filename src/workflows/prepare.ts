@@ -84,7 +84,8 @@ export function prepareLegacyRelease(input: LegacyReleaseInput, workflowId: stri
     const errors = [...(bundle.ok ? [] : bundle.errors), ...imageErrors];
     return { ok: false, message: `invalid release input:\n${formatSpecErrors(errors)}`, errors };
   }
-  const compiled = compileRelease(bundle.value, input.images);
+  // `legacy`: no TCP routes for `appProtocol: tcp` (the drop-in audit's), so a recorded history replays as it ran.
+  const compiled = compileRelease(bundle.value, input.images, { legacy: true });
   const ctx = withWorkflowId(releaseContextOf(compiled, bundle.value.canary.spec, input.images), workflowId);
   return { ok: true, plan: compiled.plan, ctx, compiled };
 }

@@ -5,7 +5,8 @@
 // pace adapted to the stack), promoted with a good version and rolled back with a bad one, each ending with the end-state oracle. Shapes
 // run concurrently, each in its own namespace. Not here: blue/green without mirroring (the simulator sends the
 // canary no traffic; the loadtester would), files with closed loadtester gates, provider kubernetes (its own e2e,
-// kubernetes-provider.test.ts) — the unit corpus test accepts all of them.
+// kubernetes-provider.test.ts), Istio TCP routes (the simulator routes HTTP only; the routes are checked on the
+// apiserver by test/integration/flagger-compat-routes.test.ts) — the unit corpus test accepts all of them.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,8 @@ const shapes = [
   'gatewayapi-ab.yaml',
   'gatewayapi-blue-green-mirror.yaml',
   'gatewayapi-session-affinity.yaml',
+  'gatewayapi-timeouts.yaml',
+  'istio-iterations-extra-fields.yaml',
 ];
 
 describe.concurrent('Flagger Canaries as they are, released end to end', () => {

@@ -55,15 +55,28 @@ export type DescribeMissing = (
 ) => string;
 const putInFile: DescribeMissing = () => 'put it in the same file (multi-document YAML)';
 
+/**
+ * The cross-field rules of a Canary document. Returns the errors; `notices` (when given) receives what Flagger
+ * accepts and ignores — a field another one overrides, a field the provider does not use — which the current profile
+ * reports as a notice ("ignored, as Flagger does") and the legacy profile as the error it always was.
+ */
 export function checkCanary(
   canary: unknown,
   doc: number,
   objects: readonly BundleObject[],
   profile: ManifestProfile = currentProfile,
   describeMissing: DescribeMissing = putInFile,
+  notices: SpecIssue[] = [],
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const add = (path: PathSegment[], message: string) => issues.push({ doc, path, message });
+  const ignore = (path: PathSegment[], message: string, legacy?: string) => {
+    if (profile.dropIn) notices.push({ doc, path, message });
+    else if (legacy !== undefined) add(path, legacy);
+  };
+  const addNew = (path: PathSegment[], message: string) => {
+    if (profile.dropIn) add(path, message);
+  };
   const root = obj(canary);
   const spec = obj(root?.spec);
   if (!root || !spec) return issues;
@@ -73,8 +86,9 @@ export function checkCanary(
   const hasAnalysis = isSet(spec.analysis);
   const hasLegacy = isSet(spec.canaryAnalysis);
   if (hasAnalysis && hasLegacy)
-    add(
+    ignore(
       ['spec', 'canaryAnalysis'],
+      'ignored: `analysis` is set, and Flagger uses `analysis` over its deprecated spelling `canaryAnalysis`',
       'both `analysis` and its deprecated spelling `canaryAnalysis` are set; keep only `analysis`',
     );
   const analysisKey = hasAnalysis || !hasLegacy ? 'analysis' : 'canaryAnalysis';
@@ -115,8 +129,8 @@ export function checkCanary(
       );
     }
   }
-  router?.check({ spec, service, analysis, at, skipAnalysis, add });
-  if (profile.dropIn) checkDropInFields({ provider, service, analysis, at, add });
+  router?.check({ spec, service, analysis, at, skipAnalysis, add, ignore, addNew });
+  if (profile.dropIn) checkDropInFields({ provider, service, analysis, at, add, ignore });
 
   // ── strategy ───────────────────────────────────────────────────────────────────────────────────────────────
   if (analysis) {
@@ -125,8 +139,9 @@ export function checkCanary(
     const mirror = analysis.mirror === true;
     const strategies: readonly string[] = router?.strategies ?? ['canary', 'ab-testing', 'blue-green'];
     if (hasMatch && !hasIterations && strategies.includes('ab-testing')) {
-      add(
+      ignore(
         at('match'),
+        'ignored without `iterations`, as Flagger does: this runs a weighted canary for everyone; A/B testing needs `iterations` (e.g. iterations: 10)',
         'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match',
       );
     }
@@ -134,8 +149,9 @@ export function checkCanary(
       const strategy = hasMatch ? 'A/B testing' : 'blue/green';
       for (const key of ['stepWeight', 'stepWeights', 'maxWeight'] as const) {
         if (analysis[key] !== undefined)
-          add(
+          ignore(
             at(key),
+            `ignored with \`iterations\`, as Flagger does: ${strategy} runs a number of iterations, not weight steps`,
             `not used with \`iterations\` (${strategy} runs a number of iterations, not weight steps); remove it, or remove iterations for a weighted canary`,
           );
       }
@@ -146,8 +162,9 @@ export function checkCanary(
         );
       }
       if (hasMatch && mirror)
-        add(
+        ignore(
           at('mirror'),
+          'ignored by A/B testing, as Flagger does (it mirrors with a weighted canary or blue/green only)',
           'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)',
         );
     } else if (strategies.includes('canary')) {
@@ -160,10 +177,16 @@ export function checkCanary(
           'missing required field: a canary needs `stepWeight` (with `maxWeight`) or `stepWeights`; for blue/green set `iterations`',
         );
       }
-      if (hasStep && hasSteps) add(at('stepWeights'), 'set either `stepWeight` or `stepWeights`, not both');
+      if (hasStep && hasSteps)
+        ignore(
+          at('stepWeights'),
+          'only its last entry is used, as Flagger does when `stepWeight` is set too: the canary advances by `stepWeight` up to that weight',
+          'set either `stepWeight` or `stepWeights`, not both',
+        );
       if (hasSteps && analysis.maxWeight !== undefined)
-        add(
+        ignore(
           at('maxWeight'),
+          'ignored with `stepWeights`, as Flagger does: the last entry is the maximum weight',
           '`maxWeight` is not used with `stepWeights`: the last entry is the maximum weight',
         );
       const step = num(analysis.stepWeight);
@@ -179,9 +202,13 @@ export function checkCanary(
       });
     }
     if (analysis.mirrorWeight !== undefined && !mirror)
-      add(at('mirrorWeight'), '`mirrorWeight` needs `mirror: true`');
+      ignore(
+        at('mirrorWeight'),
+        'ignored without `mirror: true`, as Flagger does (nothing is mirrored)',
+        '`mirrorWeight` needs `mirror: true`',
+      );
 
-    checkMetrics(analysis, at, add, {
+    checkMetrics(analysis, at, add, ignore, {
       namespace,
       target: targetName,
       service: apex,
@@ -250,6 +277,7 @@ function checkMetrics(
   analysis: Raw,
   at: (...p: PathSegment[]) => PathSegment[],
   add: (path: PathSegment[], message: string) => void,
+  ignore: (path: PathSegment[], message: string, legacy?: string) => void,
   ctx: MetricContext,
 ): void {
   const metrics = arr(analysis.metrics);
@@ -279,7 +307,11 @@ function checkMetrics(
     const hasRange = metric.thresholdRange !== undefined;
     const hasThreshold = metric.threshold !== undefined;
     if (hasRange && hasThreshold)
-      add(p('threshold'), 'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one');
+      ignore(
+        p('threshold'),
+        'ignored: `thresholdRange` is set, and Flagger uses it over the deprecated `threshold`',
+        'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one',
+      );
     else if (!hasRange && !hasThreshold)
       add(
         p('thresholdRange'),
@@ -361,24 +393,33 @@ function checkDropInFields(input: {
   analysis: Raw | undefined;
   at: (...p: PathSegment[]) => PathSegment[];
   add: (path: PathSegment[], message: string) => void;
+  ignore: (path: PathSegment[], message: string, legacy?: string) => void;
 }): void {
-  const { provider, service, analysis, at, add } = input;
+  const { provider, service, analysis, at, add, ignore } = input;
   if (provider === undefined) return; // an unknown provider is zod's to report
+  if (isSet(service?.backendTimeout) && provider !== 'gatewayapi:v1')
+    ignore(
+      ['spec', 'service', 'backendTimeout'],
+      `ignored with provider ${provider}, as Flagger does (only its Gateway API router writes it, as HTTPRoute timeouts.backendRequest)`,
+    );
   if (service?.delegation === true && provider !== 'istio')
-    add(
+    ignore(
       ['spec', 'service', 'delegation'],
+      `ignored with provider ${provider}, as Flagger does (only its Istio router writes a delegate VirtualService)`,
       `only used with provider istio (a delegate VirtualService); provider is ${provider}`,
     );
   const affinity = obj(analysis?.sessionAffinity);
   if (!affinity) return;
   if (provider !== 'istio' && provider !== 'gatewayapi:v1')
-    add(
+    ignore(
       at('sessionAffinity'),
+      `ignored with provider ${provider}, as Flagger does (only its istio and gatewayapi:v1 routers write cookie routes)`,
       `only supported with providers istio and gatewayapi:v1 (as Flagger: cookie-based routes); provider is ${provider}`,
     );
-  if (analysis?.iterations !== undefined)
-    add(
+  else if (analysis?.iterations !== undefined)
+    ignore(
       at('sessionAffinity'),
+      'ignored with `iterations`: session affinity keeps users on one side of a weighted canary; blue/green and A/B testing send every (matching) request to the canary anyway',
       'only used by a weighted canary (stepWeight/stepWeights), as Flagger\'s "Canary Release with Session Affinity"; remove it or `iterations`',
     );
   const cookie = str(affinity.cookieName);

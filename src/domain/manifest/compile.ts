@@ -66,30 +66,58 @@ function toMatchCondition(m: NonNullable<AnalysisSpec['match']>[number]): MatchC
   };
 }
 
+/**
+ * `legacy`: compile as the version before the drop-in audit did (the release workflow's LEGACY in-workflow path,
+ * whose recorded histories must replay as they ran): no TCP routes.
+ */
+export interface CompileOptions {
+  legacy?: boolean;
+}
+
+/**
+ * Istio with `service.appProtocol: tcp` (any case): Flagger's isTcp() — the VirtualService carries a weighted `tcp`
+ * route, and nothing HTTP (matches, headers, mirroring, cookies).
+ */
+export function isTcp(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): boolean {
+  if (opts.legacy === true) return false;
+  const provider = bundle.canary.spec.provider ?? defaultRouter;
+  return provider === 'istio' && bundle.canary.spec.service.appProtocol?.toLowerCase() === 'tcp';
+}
+
 /** Flagger's DeploymentStrategy(): A/B if match + iterations, blue/green if iterations, else canary. */
-function compileStrategy(analysis: AnalysisSpec | undefined): StrategyPlan {
+function compileStrategy(analysis: AnalysisSpec | undefined, opts: { tcp?: boolean } = {}): StrategyPlan {
   const iterations = analysis?.iterations;
   const match = analysis?.match ?? [];
+  // A TCP route cannot mirror (Flagger's TCP SetRoutes ignores `mirrored`).
+  const mirror = analysis?.mirror === true && opts.tcp !== true;
   const mirrorWeight =
-    analysis?.mirror && analysis.mirrorWeight !== undefined ? { mirrorWeight: analysis.mirrorWeight } : {};
+    mirror && analysis?.mirrorWeight !== undefined ? { mirrorWeight: analysis.mirrorWeight } : {};
   if (iterations !== undefined && iterations > 0 && match.length > 0) {
     return { kind: 'ab-testing', iterations, match: match.map(toMatchCondition) };
   }
   if (iterations !== undefined && iterations > 0) {
-    return { kind: 'blue-green', iterations, mirror: analysis?.mirror === true, ...mirrorWeight };
+    return { kind: 'blue-green', iterations, mirror, ...mirrorWeight };
   }
   // stepWeights: that list (Flagger caps maxWeight at 100 = the last entry). stepWeight: add it while below
   // maxWeight (default 100); like Flagger the last step is NOT clamped to maxWeight (step 30, max 50 → 30, 60).
-  const weights = analysis?.stepWeights
-    ? [...analysis.stepWeights]
-    : analysis?.stepWeight !== undefined
-      ? linearWeights(analysis.stepWeight, analysis.maxWeight ?? flaggerDefaults.maxWeight)
-      : [];
+  // Both set: Flagger's nextStepWeight() takes stepWeight and its maxWeight() the last stepWeights entry.
+  const lastStep = analysis?.stepWeights?.[analysis.stepWeights.length - 1];
+  const weights =
+    analysis?.stepWeight !== undefined
+      ? linearWeights(
+          analysis.stepWeight,
+          lastStep !== undefined
+            ? Math.min(lastStep, 100)
+            : (analysis.maxWeight ?? flaggerDefaults.maxWeight),
+        )
+      : analysis?.stepWeights
+        ? [...analysis.stepWeights]
+        : [];
   return {
     kind: 'canary',
     weights,
     stepWeightPromotion: analysis?.stepWeightPromotion ?? 0,
-    mirror: analysis?.mirror === true,
+    mirror,
     ...mirrorWeight,
   };
 }
@@ -145,6 +173,7 @@ function compileHook(hook: WebhookSpec): HookPlan {
 export function compileReleasePlan(
   bundle: ParsedCanaryBundle,
   images: Readonly<Record<string, string>>,
+  opts: CompileOptions = {},
 ): ReleasePlan {
   const { spec } = bundle.canary;
   const namespace = namespaceOf(bundle);
@@ -162,7 +191,7 @@ export function compileReleasePlan(
     skipAnalysis: spec.skipAnalysis === true || analysis === undefined,
     primaryReadyThreshold: analysis?.primaryReadyThreshold ?? flaggerDefaults.readyThreshold,
     canaryReadyThreshold: analysis?.canaryReadyThreshold ?? flaggerDefaults.readyThreshold,
-    strategy: compileStrategy(analysis),
+    strategy: compileStrategy(analysis, { tcp: isTcp(bundle, opts) }),
     metrics: (analysis?.metrics ?? []).map((m) => compileMetric(m, namespace)),
     hooks: (analysis?.webhooks ?? []).map(compileHook),
     manualGates: [...new Set(fledge.manualGates ?? [])],
@@ -180,7 +209,7 @@ function metadataOf(
 }
 
 /** `spec.service` with defaults: names, ports, metadata and route settings. */
-export function compileServiceSpec(bundle: ParsedCanaryBundle): ServiceSpec {
+export function compileServiceSpec(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): ServiceSpec {
   const { spec } = bundle.canary;
   const s = spec.service;
   const name = s.name ?? spec.targetRef.name;
@@ -199,6 +228,9 @@ export function compileServiceSpec(bundle: ParsedCanaryBundle): ServiceSpec {
     gateways: [...(s.gateways ?? [])],
     gatewayRefs: [...(s.gatewayRefs ?? [])],
     ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
+    ...(s.backendTimeout !== undefined && s.backendTimeout !== ''
+      ? { backendTimeout: s.backendTimeout }
+      : {}),
     match: [...(s.match ?? [])],
     ...(s.rewrite ? { rewrite: s.rewrite } : {}),
     ...(s.retries ? { retries: s.retries } : {}),
@@ -208,6 +240,7 @@ export function compileServiceSpec(bundle: ParsedCanaryBundle): ServiceSpec {
     mirror: [...(s.mirror ?? [])],
     ...(s.portDiscovery === true ? { portDiscovery: true as const } : {}),
     ...(s.delegation === true ? { delegation: true as const } : {}),
+    ...(isTcp(bundle, opts) ? { tcp: true as const } : {}),
   };
 }
 
@@ -223,20 +256,28 @@ export function mergeMatchConditions(
   return abMatch.flatMap((m) => serviceMatch.map((d) => ({ ...d, ...m })));
 }
 
-export function compileRouterSpec(bundle: ParsedCanaryBundle): RouterSpec {
-  const service = compileServiceSpec(bundle);
-  const strategy = compileStrategy(analysisOf(bundle));
+export function compileRouterSpec(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): RouterSpec {
+  const service = compileServiceSpec(bundle, opts);
+  const strategy = compileStrategy(analysisOf(bundle), { tcp: isTcp(bundle, opts) });
   const analysis = analysisOf(bundle);
-  const affinity = analysis?.sessionAffinity;
+  const provider = bundle.canary.spec.provider ?? defaultRouter;
+  // Session affinity steers users between the two sides of a weighted canary on a mesh/gateway route; otherwise it
+  // is ignored (validation says so).
+  const affinity =
+    strategy.kind === 'canary' &&
+    (provider === 'istio' || provider === 'gatewayapi:v1') &&
+    !isTcp(bundle, opts)
+      ? analysis?.sessionAffinity
+      : undefined;
   return {
-    provider: bundle.canary.spec.provider ?? defaultRouter,
+    provider,
     service,
     abMatch: strategy.kind === 'ab-testing' ? mergeMatchConditions(strategy.match, service.match) : [],
     ...(affinity
       ? {
           sessionAffinity: {
             spec: { ...affinity },
-            intervalSeconds: Math.floor(ms(analysis.interval, '1m') / 1000),
+            intervalSeconds: Math.floor(ms(analysis?.interval, '1m') / 1000),
           },
         }
       : {}),
@@ -308,12 +349,13 @@ export function compileAlerts(bundle: ParsedCanaryBundle): AlertRoute[] {
 export function compileRelease(
   bundle: ParsedCanaryBundle,
   images: Readonly<Record<string, string>>,
+  opts: CompileOptions = {},
 ): CompiledRelease {
   const autoscaler = compileAutoscaler(bundle);
   return {
     canary: { name: bundle.canary.metadata.name, namespace: namespaceOf(bundle) },
-    plan: compileReleasePlan(bundle, images),
-    router: compileRouterSpec(bundle),
+    plan: compileReleasePlan(bundle, images, opts),
+    router: compileRouterSpec(bundle, opts),
     ...(autoscaler ? { autoscaler } : {}),
     metricTemplates: compileMetricTemplates(bundle),
     alerts: compileAlerts(bundle),

@@ -159,6 +159,7 @@ export function normalizeDocuments(
   const notices: SpecNotice[] = [];
   const documents: unknown[] = [];
   const origin: number[] = [];
+  const unreferenced = unreferencedObjects(docs);
   docs.forEach((doc, index) => {
     const other = otherKind(doc);
     if (other) {
@@ -166,6 +167,15 @@ export function normalizeDocuments(
         doc: index,
         path: [],
         message: `skipped ${other.kind}${other.name ? ` \`${other.name}\`` : ''} (${other.apiVersion}): not part of a release bundle (Canary, MetricTemplate, AlertProvider); apply it as usual`,
+      });
+      return;
+    }
+    const spare = unreferenced.get(index);
+    if (spare) {
+      notices.push({
+        doc: index,
+        path: [],
+        message: `skipped ${spare}: the Canary does not reference it (Flagger reads a MetricTemplate or AlertProvider only when a metric or alert names it)`,
       });
       return;
     }
@@ -201,6 +211,28 @@ export function normalizeDocuments(
     return `neither in the file nor in the cluster (looked for ${where})`;
   };
   return { documents, origin, notices, describeMissing };
+}
+
+/**
+ * MetricTemplate/AlertProvider documents of a file with one Canary that the Canary does not reference (index →
+ * `Kind \`ns/name\``): a shared file of templates may hold some for providers Fledge does not support, which matter
+ * only when referenced. With no Canary, or several, nothing (validation reports that).
+ */
+function unreferencedObjects(docs: readonly unknown[]): Map<number, string> {
+  const out = new Map<number, string>();
+  const canaries = docs.filter((d) => obj(d)?.kind === 'Canary');
+  const canary = canaries[0];
+  if (canaries.length !== 1 || canary === undefined) return out;
+  const namespace = namespaceOf(canary, 'default');
+  const wanted = new Set(canaryReferences(canary).map(key));
+  docs.forEach((d, index) => {
+    const kind = obj(d)?.kind;
+    const name = str(obj(obj(d)?.metadata)?.name);
+    if ((kind !== 'MetricTemplate' && kind !== 'AlertProvider') || !name) return;
+    const ref = { kind, namespace: namespaceOf(d, namespace), name } as const;
+    if (!wanted.has(key(ref))) out.set(index, `${kind} \`${ref.namespace}/${name}\``);
+  });
+  return out;
 }
 
 /** The Canary with the default provider applied (a copy), or the document as it is. */

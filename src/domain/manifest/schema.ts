@@ -263,6 +263,8 @@ const serviceSchema = z.strictObject({
 });
 
 const serviceSchemaDropIn = serviceSchema.extend({
+  /** Gateway API: HTTPRoute rules[].timeouts.backendRequest (Flagger: only its Gateway API router uses it). */
+  backendTimeout: goDuration().optional(),
   /** Expose every container port of the target's pod template on the generated Services. */
   portDiscovery: z.boolean().optional(),
   /** Istio: the VirtualService has no hosts/gateways, so a parent VirtualService can delegate to it. */

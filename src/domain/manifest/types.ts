@@ -56,6 +56,8 @@ export interface ServiceSpec {
   gatewayRefs: ParentReference[];
   /** Route timeout, a Go duration as written (`30s`). */
   timeout?: string;
+  /** Gateway API: the timeout of one request from the gateway to a backend (HTTPRoute `timeouts.backendRequest`). */
+  backendTimeout?: string;
   /** Match conditions of every generated route (e.g. a URI prefix). */
   match: HttpMatchRequest[];
   rewrite?: HttpRewrite;
@@ -70,6 +72,8 @@ export interface ServiceSpec {
   portDiscovery?: true;
   /** `service.delegation` (Istio): the VirtualService has no hosts/gateways, a parent delegates to it. */
   delegation?: true;
+  /** Istio with `appProtocol: tcp` (Flagger's isTcp): a weighted `tcp` route in the VirtualService, no HTTP route. */
+  tcp?: true;
 }
 
 /** Everything the traffic router needs. */

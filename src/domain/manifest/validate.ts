@@ -40,13 +40,17 @@ function field(doc: unknown, key: string): unknown {
 
 /**
  * Validates documents (already without empty ones) and returns the bundle, or every issue found. Issue paths are
- * relative to their document; `doc` is the index in `docs`.
+ * relative to their document; `doc` is the index in `docs`. `notices`: what Flagger accepts and ignores (checks.ts),
+ * in either case.
  */
 export function validateDocuments(
   docs: readonly unknown[],
   profile: ManifestProfile = currentProfile,
   opts: { describeMissing?: DescribeMissing } = {},
-): { ok: true; value: ParsedCanaryBundle } | { ok: false; issues: SpecIssue[] } {
+):
+  | { ok: true; value: ParsedCanaryBundle; notices: SpecIssue[] }
+  | { ok: false; issues: SpecIssue[]; notices: SpecIssue[] } {
+  const notices: SpecIssue[] = [];
   const schemas = schemasOf(profile);
   const issues: SpecIssue[] = [];
   const parsed: Array<{ kind: BundleKind; doc: number; value: unknown }> = [];
@@ -132,9 +136,11 @@ export function validateDocuments(
   });
 
   if (firstCanary !== undefined)
-    issues.push(...checkCanary(docs[firstCanary], firstCanary, objects, profile, opts.describeMissing));
+    issues.push(
+      ...checkCanary(docs[firstCanary], firstCanary, objects, profile, opts.describeMissing, notices),
+    );
 
-  if (issues.length > 0) return { ok: false, issues };
+  if (issues.length > 0) return { ok: false, issues, notices };
   const canary = parsed.find((p) => p.kind === 'Canary')?.value as CanaryManifest;
   return {
     ok: true,
@@ -148,6 +154,7 @@ export function validateDocuments(
         .map((p) => p.value as AlertProviderManifest),
       documents: [...docs],
     },
+    notices,
   };
 }
 
@@ -167,7 +174,7 @@ export function validateCanaryBundle(
     };
   const nonEmpty = docs.filter((d) => d !== null && d !== undefined);
   const result = validateDocuments(nonEmpty, opts.profile);
-  if (result.ok) return result;
+  if (result.ok) return { ok: true, value: result.value };
   return {
     ok: false,
     errors: result.issues.map((issue) => ({

@@ -22,7 +22,14 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { groupDigits, quote } from '../sanitize.js';
-import { issuePath, type PathSegment, type SpecError, type SpecIssue, type SpecResult } from './errors.js';
+import {
+  formatPath,
+  issuePath,
+  type PathSegment,
+  type SpecError,
+  type SpecIssue,
+  type SpecResult,
+} from './errors.js';
 import { validateDocuments, type ParsedCanaryBundle } from './validate.js';
 import { normalizeDocuments, type NormalizeOptions } from './normalize.js';
 
@@ -518,7 +525,7 @@ export function parseCanaryYaml(
     return { line, column: col };
   };
   const result = validateDocuments(parsed.documents);
-  if (result.ok) return result;
+  if (result.ok) return { ok: true, value: result.value };
   const toError = (issue: SpecIssue): SpecError => {
     const located = parsed.located[issue.doc];
     return {
@@ -582,13 +589,17 @@ export function parseReleaseYaml(
     };
   };
   const n = normalizeDocuments(parsed.documents, opts.normalize);
-  const notices = n.notices.map((notice) =>
-    notice.doc < 0
-      ? { path: '', message: notice.message }
-      : { ...locate(notice.doc, notice.path), message: notice.message },
-  );
   const result = validateDocuments(n.documents, undefined, { describeMissing: n.describeMissing });
-  if (result.ok) return { result, notices };
+  // The front step's notices, then validation's (fields Flagger ignores), each at its place in the file.
+  const place = (notice: SpecIssue): SpecError =>
+    notice.doc < 0
+      ? { path: formatPath(notice.path), message: notice.message }
+      : { ...locate(notice.doc, notice.path), message: notice.message };
+  const notices = [
+    ...n.notices.map(place),
+    ...sortByPosition(result.notices.map((notice) => place({ ...notice, doc: n.origin[notice.doc] ?? -1 }))),
+  ];
+  if (result.ok) return { result: { ok: true, value: result.value }, notices };
   const toError = (issue: SpecIssue): SpecError => {
     if (issue.doc < 0) return { path: issuePath(issue, total), message: issue.message };
     const from = n.origin[issue.doc] ?? -1;

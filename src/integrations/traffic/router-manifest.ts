@@ -26,6 +26,14 @@ export interface RouterCheckInput {
   skipAnalysis: boolean;
   /** Report a problem at a path of the Canary document. */
   add: (path: PathSegment[], message: string) => void;
+  /**
+   * A field Flagger accepts and ignores (or uses differently) with this router: a notice (`message`) in the current
+   * profile; the legacy profile (recorded histories) still reports `legacy` as the error it was (nothing when the
+   * rule is newer than that profile).
+   */
+  ignore: (path: PathSegment[], message: string, legacy?: string) => void;
+  /** A problem only the current profile reports (a rule newer than the legacy profile, which must not change). */
+  addNew: (path: PathSegment[], message: string) => void;
 }
 
 /** Kubernetes RBAC rule the worker needs for a router's objects (kustomize Role / Helm chart; tested to match). */

@@ -335,7 +335,7 @@ describe('the Flagger compatibility corpus', () => {
       expect(gw).not.toHaveProperty('primary');
     });
 
-    it("sessionAffinity: Flagger's rule on the cookie names, and only with a weighted canary on istio or gatewayapi:v1", async () => {
+    it("sessionAffinity: Flagger's rule on the cookie names; ignored (with a notice) without a weighted canary on istio or gatewayapi:v1", async () => {
       const same = read('istio-session-affinity.yaml').replace(
         'primary-flagger-cookie',
         'canary-flagger-cookie',
@@ -347,17 +347,23 @@ describe('the Flagger compatibility corpus', () => {
         'maxWeight: 50\n    stepWeight: 25',
         'iterations: 3',
       );
-      await expect(check2(bg)).rejects.toThrow(
-        'spec.analysis.sessionAffinity: only used by a weighted canary',
+      const bgChecked = await check2(bg);
+      expect(bgChecked.compiled.router).not.toHaveProperty('sessionAffinity');
+      expect(bgChecked.notices?.find((n) => n.path === 'spec.analysis.sessionAffinity')?.message).toMatch(
+        /^ignored with `iterations`/,
       );
       const k8s = read('kubernetes-blue-green.yaml').replace(
         'iterations: 3',
         'iterations: 3\n    sessionAffinity:\n      cookieName: c',
       );
-      await expect(check2(k8s)).rejects.toThrow('only supported with providers istio and gatewayapi:v1');
+      const k8sChecked = await check2(k8s);
+      expect(k8sChecked.compiled.router).not.toHaveProperty('sessionAffinity');
+      expect(k8sChecked.notices?.find((n) => n.path === 'spec.analysis.sessionAffinity')?.message).toBe(
+        'ignored with provider kubernetes, as Flagger does (only its istio and gatewayapi:v1 routers write cookie routes)',
+      );
     });
 
-    it('delegation: Istio only, and without hosts or gateways', async () => {
+    it('delegation: without hosts or gateways; ignored (with a notice) by other routers', async () => {
       const withHosts = read('istio-delegation.yaml').replace(
         'delegation: true',
         'delegation: true\n    hosts: [a.example.com]',
@@ -367,7 +373,9 @@ describe('the Flagger compatibility corpus', () => {
         'portName: http',
         'portName: http\n    delegation: true',
       );
-      await expect(check2(gw)).rejects.toThrow('spec.service.delegation: only used with provider istio');
+      expect((await check2(gw)).notices?.find((n) => n.path === 'spec.service.delegation')?.message).toBe(
+        'ignored with provider gatewayapi:v1, as Flagger does (only its Istio router writes a delegate VirtualService)',
+      );
     });
 
     it('revertOnDeletion is accepted and compiled', async () => {

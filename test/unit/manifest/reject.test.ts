@@ -1,7 +1,14 @@
 // Each rejection: exact path, message, 1-based line/column (marked `#!` in the YAML), and the same message from
 // validateCanaryBundle on the same documents as JSON (the workflow's start-time validation).
 import { describe, expect, it } from 'vitest';
-import { parseCanaryYaml, validateCanaryBundle, type SpecError } from '../../../src/domain/manifest/index.js';
+import {
+  compileRelease,
+  parseCanaryYaml,
+  parseReleaseYaml,
+  validateCanaryBundle,
+  type SpecError,
+} from '../../../src/domain/manifest/index.js';
+import { legacyProfile } from '../../../src/domain/manifest/schema.js';
 import { keyColumnOf, lineOf, yamlDocuments } from './fixtures.js';
 
 const base = `apiVersion: flagger.app/v1beta1
@@ -153,58 +160,10 @@ const cases: Case[] = [
     column: 23,
   },
   {
-    name: 'stepWeight and stepWeights',
-    change: edit('    maxWeight: 50\n', '    stepWeights: [10, 20] #!\n'),
-    path: 'spec.analysis.stepWeights',
-    message: 'set either `stepWeight` or `stepWeights`, not both',
-  },
-  {
-    name: 'maxWeight with stepWeights',
-    change: edit(
-      '    maxWeight: 50\n    stepWeight: 10\n',
-      '    maxWeight: 50 #!\n    stepWeights: [10, 20]\n',
-    ),
-    path: 'spec.analysis.maxWeight',
-    message: '`maxWeight` is not used with `stepWeights`: the last entry is the maximum weight',
-  },
-  {
     name: 'iterations below 1',
     change: edit('    maxWeight: 50\n    stepWeight: 10\n', '    iterations: 0 #!\n'),
     path: 'spec.analysis.iterations',
     message: 'must be >= 1, got 0',
-  },
-  {
-    name: 'match without iterations',
-    change: edit(
-      '    maxWeight: 50\n',
-      '    maxWeight: 50\n    match: #!\n      - headers:\n          x-canary:\n            exact: insider\n',
-    ),
-    path: 'spec.analysis.match',
-    message:
-      'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match',
-  },
-  {
-    name: 'weights with iterations',
-    change: edit('    maxWeight: 50\n    stepWeight: 10\n', '    iterations: 5\n    stepWeight: 10 #!\n'),
-    path: 'spec.analysis.stepWeight',
-    message:
-      'not used with `iterations` (blue/green runs a number of iterations, not weight steps); remove it, or remove iterations for a weighted canary',
-  },
-  {
-    name: 'mirror with A/B testing',
-    change: edit(
-      '    maxWeight: 50\n    stepWeight: 10\n',
-      '    iterations: 5\n    mirror: true #!\n    match:\n      - headers:\n          x-canary:\n            exact: insider\n',
-    ),
-    path: 'spec.analysis.mirror',
-    message:
-      'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)',
-  },
-  {
-    name: 'mirrorWeight without mirror',
-    change: edit('    maxWeight: 50\n', '    maxWeight: 50\n    mirrorWeight: 20 #!\n'),
-    path: 'spec.analysis.mirrorWeight',
-    message: '`mirrorWeight` needs `mirror: true`',
   },
   {
     name: 'mirrorWeight out of range',
@@ -267,12 +226,6 @@ const cases: Case[] = [
     path: 'spec.analysis.metrics[0].thresholdRange',
     message: 'missing required field: a metric needs `thresholdRange` with `min` and/or `max`',
     column: 'item',
-  },
-  {
-    name: 'threshold and thresholdRange',
-    change: edit('        interval: 1m\n', '        interval: 1m\n        threshold: 99 #!\n'),
-    path: 'spec.analysis.metrics[0].threshold',
-    message: 'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one',
   },
   {
     name: 'duplicate metric names',
@@ -485,28 +438,10 @@ const cases: Case[] = [
     message: `service name "${'a'.repeat(56)}" is too long: the generated \`${'a'.repeat(56)}-primary\` must fit in 63 characters (at most 55)`,
   },
   {
-    name: 'gatewayRefs with Istio',
-    change: edit('    port: 9898', '    port: 9898\n    gatewayRefs: #!\n      - name: gw'),
-    path: 'spec.service.gatewayRefs',
-    message: 'only used with provider gatewayapi:v1 (for Istio, use `gateways`)',
-  },
-  {
     name: 'gatewayapi:v1 without gatewayRefs',
     change: compose(edit('provider: istio', 'provider: gatewayapi:v1'), edit('  service:', '  service: #!')),
     path: 'spec.service.gatewayRefs',
     message: 'missing required field: provider gatewayapi:v1 needs the Gateways the HTTPRoute attaches to',
-  },
-  {
-    name: 'trafficPolicy with gatewayapi:v1',
-    change: compose(
-      edit('provider: istio', 'provider: gatewayapi:v1'),
-      edit(
-        '    port: 9898',
-        '    port: 9898\n    gatewayRefs: [{name: gw}]\n    trafficPolicy: #!\n      tls:\n        mode: DISABLE',
-      ),
-    ),
-    path: 'spec.service.trafficPolicy',
-    message: 'only used with provider istio (DestinationRules)',
   },
   {
     name: 'trafficPolicy unknown field',
@@ -618,15 +553,6 @@ const cases: Case[] = [
       'the Canary is suspended: Fledge does not start releases of a suspended Canary (set suspend: false to release)',
   },
   {
-    name: 'analysis and canaryAnalysis',
-    change: edit(
-      '  analysis:\n',
-      '  canaryAnalysis: #!\n    interval: 1m\n    stepWeight: 10\n  analysis:\n',
-    ),
-    path: 'spec.canaryAnalysis',
-    message: 'both `analysis` and its deprecated spelling `canaryAnalysis` are set; keep only `analysis`',
-  },
-  {
     name: 'analysis missing',
     change: (t) => edit('spec:', 'spec: #!')(t.slice(0, t.indexOf('  analysis:'))),
     path: 'spec.analysis',
@@ -674,6 +600,108 @@ const cases: Case[] = [
   },
 ];
 
+/**
+ * What Flagger accepts and ignores: a notice (with its place) in the current profile, and still the error it was in
+ * the legacy profile (the release workflow's legacy input path, which must replay as it ran).
+ */
+const tolerated: Array<Case & { notice: string }> = [
+  {
+    name: 'stepWeight and stepWeights',
+    change: edit('    maxWeight: 50\n', '    stepWeights: [10, 20] #!\n'),
+    path: 'spec.analysis.stepWeights',
+    message: 'set either `stepWeight` or `stepWeights`, not both',
+    notice:
+      'only its last entry is used, as Flagger does when `stepWeight` is set too: the canary advances by `stepWeight` up to that weight',
+  },
+  {
+    name: 'maxWeight with stepWeights',
+    change: edit(
+      '    maxWeight: 50\n    stepWeight: 10\n',
+      '    maxWeight: 50 #!\n    stepWeights: [10, 20]\n',
+    ),
+    path: 'spec.analysis.maxWeight',
+    message: '`maxWeight` is not used with `stepWeights`: the last entry is the maximum weight',
+    notice: 'ignored with `stepWeights`, as Flagger does: the last entry is the maximum weight',
+  },
+  {
+    name: 'match without iterations',
+    change: edit(
+      '    maxWeight: 50\n',
+      '    maxWeight: 50\n    match: #!\n      - headers:\n          x-canary:\n            exact: insider\n',
+    ),
+    path: 'spec.analysis.match',
+    message:
+      'A/B testing needs `iterations` (e.g. iterations: 10): without it Flagger ignores `match` and runs a weighted canary; add iterations or remove match',
+    notice:
+      'ignored without `iterations`, as Flagger does: this runs a weighted canary for everyone; A/B testing needs `iterations` (e.g. iterations: 10)',
+  },
+  {
+    name: 'weights with iterations',
+    change: edit('    maxWeight: 50\n    stepWeight: 10\n', '    iterations: 5\n    stepWeight: 10 #!\n'),
+    path: 'spec.analysis.stepWeight',
+    message:
+      'not used with `iterations` (blue/green runs a number of iterations, not weight steps); remove it, or remove iterations for a weighted canary',
+    notice:
+      'ignored with `iterations`, as Flagger does: blue/green runs a number of iterations, not weight steps',
+  },
+  {
+    name: 'mirror with A/B testing',
+    change: edit(
+      '    maxWeight: 50\n    stepWeight: 10\n',
+      '    iterations: 5\n    mirror: true #!\n    match:\n      - headers:\n          x-canary:\n            exact: insider\n',
+    ),
+    path: 'spec.analysis.mirror',
+    message:
+      'not used by A/B testing; mirroring works with a weighted canary (one interval) or blue/green (iterations without match)',
+    notice: 'ignored by A/B testing, as Flagger does (it mirrors with a weighted canary or blue/green only)',
+  },
+  {
+    name: 'mirrorWeight without mirror',
+    change: edit('    maxWeight: 50\n', '    maxWeight: 50\n    mirrorWeight: 20 #!\n'),
+    path: 'spec.analysis.mirrorWeight',
+    message: '`mirrorWeight` needs `mirror: true`',
+    notice: 'ignored without `mirror: true`, as Flagger does (nothing is mirrored)',
+  },
+  {
+    name: 'threshold and thresholdRange',
+    change: edit('        interval: 1m\n', '        interval: 1m\n        threshold: 99 #!\n'),
+    path: 'spec.analysis.metrics[0].threshold',
+    message: 'the deprecated `threshold` is ignored when `thresholdRange` is set; remove one',
+    notice: 'ignored: `thresholdRange` is set, and Flagger uses it over the deprecated `threshold`',
+  },
+  {
+    name: 'gatewayRefs with Istio',
+    change: edit('    port: 9898', '    port: 9898\n    gatewayRefs: #!\n      - name: gw'),
+    path: 'spec.service.gatewayRefs',
+    message: 'only used with provider gatewayapi:v1 (for Istio, use `gateways`)',
+    notice: 'ignored with provider istio, as Flagger does (Gateway API only; for Istio, `gateways`)',
+  },
+  {
+    name: 'trafficPolicy with gatewayapi:v1',
+    change: compose(
+      edit('provider: istio', 'provider: gatewayapi:v1'),
+      edit(
+        '    port: 9898',
+        '    port: 9898\n    gatewayRefs: [{name: gw}]\n    trafficPolicy: #!\n      tls:\n        mode: DISABLE',
+      ),
+    ),
+    path: 'spec.service.trafficPolicy',
+    message: 'only used with provider istio (DestinationRules)',
+    notice: 'ignored with provider gatewayapi:v1, as Flagger does (Istio DestinationRules only)',
+  },
+  {
+    name: 'analysis and canaryAnalysis',
+    change: edit(
+      '  analysis:\n',
+      '  canaryAnalysis: #!\n    interval: 1m\n    stepWeight: 10\n  analysis:\n',
+    ),
+    path: 'spec.canaryAnalysis',
+    message: 'both `analysis` and its deprecated spelling `canaryAnalysis` are set; keep only `analysis`',
+    notice:
+      'ignored: `analysis` is set, and Flagger uses `analysis` over its deprecated spelling `canaryAnalysis`',
+  },
+];
+
 function locate(text: string, column: Case['column']): { line: number; column: number } {
   const line = lineOf(text, '#!');
   const key = keyColumnOf(text, '#!');
@@ -704,6 +732,43 @@ describe('rejections: exact path, message, line and column; same message from va
       expect(fromJson.errors.every((e) => e.line === undefined && e.column === undefined)).toBe(true);
       expect(byPath(fromJson.errors)).toEqual(byPath(result.errors));
     }
+  });
+});
+
+describe('tolerated as Flagger tolerates them: a notice with path, line and column; the legacy profile still rejects', () => {
+  it.each(tolerated)('$name', ({ change, path, message, notice, column }) => {
+    const text = change(base);
+    const { result, notices } = parseReleaseYaml(text);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(notices).toContainEqual({ path, message: notice, ...locate(text, column) });
+    // Without the line: the same documents as JSON validate too (the workflow's input).
+    expect(validateCanaryBundle(yamlDocuments(text)).ok).toBe(true);
+    const legacy = validateCanaryBundle(yamlDocuments(text), { profile: legacyProfile });
+    expect(legacy.ok).toBe(false);
+    if (!legacy.ok) expect(legacy.errors).toContainEqual({ path, message });
+  });
+
+  it('what runs is what Flagger runs: iterations win over weights, stepWeight over stepWeights (up to their last entry)', () => {
+    const compiled = (text: string) => {
+      const { result } = parseReleaseYaml(text);
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      return compileRelease(result.value, { podinfod: 'ghcr.io/stefanprodan/podinfo:6.5.1' });
+    };
+    const both = compiled(base.replace('    maxWeight: 50\n', '    stepWeights: [5, 30]\n'));
+    expect(both.plan.strategy).toMatchObject({ kind: 'canary', weights: [10, 20, 30] });
+    const bg = compiled(
+      base.replace(
+        '    maxWeight: 50\n    stepWeight: 10\n',
+        '    iterations: 4\n    maxWeight: 50\n    stepWeight: 10\n    sessionAffinity:\n      cookieName: c\n',
+      ),
+    );
+    expect(bg.plan.strategy).toMatchObject({ kind: 'blue-green', iterations: 4 });
+    expect(bg.router).not.toHaveProperty('sessionAffinity');
+    const noMirror = compiled(
+      base.replace('    maxWeight: 50\n', '    maxWeight: 50\n    mirrorWeight: 20\n'),
+    );
+    expect(noMirror.plan.strategy).toMatchObject({ kind: 'canary', mirror: false });
+    expect(noMirror.plan.strategy).not.toHaveProperty('mirrorWeight');
   });
 });
 

@@ -100,7 +100,12 @@ function ruleSettings(t: RouterTarget): { filters: Rule['filters']; extra: Recor
   }
   for (const m of o.mirrors ?? [])
     filters.push({ type: 'RequestMirror', requestMirror: m as { backendRef: BackendRef } });
-  return { filters, extra: o.timeout ? { timeouts: { request: o.timeout } } : {} };
+  // Flagger's makeHTTPRouteTimeouts: `timeout` → request, `backendTimeout` → backendRequest, on every rule.
+  const timeouts = {
+    ...(o.timeout ? { request: o.timeout } : {}),
+    ...(o.backendTimeout ? { backendRequest: o.backendTimeout } : {}),
+  };
+  return { filters, extra: Object.keys(timeouts).length > 0 ? { timeouts } : {} };
 }
 
 export function buildHttpRoute(t: RouterTarget, w: RouteWeights): object {

@@ -21,8 +21,12 @@ interface HttpRoute {
   mirrorPercentage?: { value: number };
   [option: string]: unknown;
 }
+interface TcpRoute {
+  match?: Array<{ port?: number }>;
+  route: Destination[];
+}
 interface VirtualService {
-  spec?: { http?: HttpRoute[] };
+  spec?: { http?: HttpRoute[]; tcp?: TcpRoute[] };
 }
 
 const vsRef = (t: RouterTarget) => ({
@@ -74,9 +78,52 @@ const setCookie = (value: string): Destination['headers'] => ({
   response: { add: { 'Set-Cookie': value } },
 });
 
+/**
+ * The VirtualService's hosts, as Flagger's reconcileVirtualService: `service.hosts` plus the apex Service's name
+ * unless a host already is it or `*`. (The apex comes first, as Fledge always wrote it.)
+ */
+export function virtualServiceHosts(t: RouterTarget): string[] {
+  const hosts = [...new Set(t.hosts ?? [])];
+  if (hosts.includes('*')) return hosts;
+  return [t.service, ...hosts.filter((h) => h !== t.service)];
+}
+
+/**
+ * Flagger's TCP route (pkg/router/istio.go isTcp, canaryToL4Match): the weighted destinations, matched on the ports
+ * of `service.match` when it names any. No HTTP settings, no mirror, no A/B or cookie rules.
+ */
+function tcpRoutes(t: RouterTarget, w: RouteWeights): TcpRoute[] {
+  const ports = (t.options?.match ?? [])
+    .map((m) => m.port)
+    .filter((p): p is number => typeof p === 'number' && p > 0);
+  const dest = (host: string, weight: number): Destination => ({
+    destination: { host, port: { number: t.port } },
+    weight,
+  });
+  return [
+    {
+      ...(ports.length > 0 ? { match: ports.map((port) => ({ port })) } : {}),
+      route: [dest(`${t.service}-primary`, w.primaryWeight), dest(`${t.service}-canary`, w.canaryWeight)],
+    },
+  ];
+}
+
 export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
   const primary = `${t.service}-primary`;
   const canary = `${t.service}-canary`;
+  const delegate = t.options?.delegation === true;
+  const placement = {
+    ...(delegate ? {} : { hosts: virtualServiceHosts(t) }),
+    ...(!delegate && t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
+  };
+  const metadata = { name: t.service, namespace: t.namespace, labels: managed };
+  if (t.options?.tcp === true)
+    return {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata,
+      spec: { ...placement, tcp: tcpRoutes(t, w) },
+    };
   const dest = (host: string, weight: number): Destination => ({
     destination: { host, port: { number: t.port } },
     weight,
@@ -140,16 +187,11 @@ export function buildVirtualService(t: RouterTarget, w: RouteWeights): object {
   }
   http.push(main);
   // Delegation (Flagger: service.delegation): a delegate VirtualService has neither hosts nor gateways.
-  const delegate = t.options?.delegation === true;
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
-    metadata: { name: t.service, namespace: t.namespace, labels: managed },
-    spec: {
-      ...(delegate ? {} : { hosts: [t.service, ...(t.hosts ?? [])] }),
-      ...(!delegate && t.gateways && t.gateways.length > 0 ? { gateways: t.gateways } : {}),
-      http,
-    },
+    metadata,
+    spec: { ...placement, http },
   };
 }
 
@@ -163,6 +205,19 @@ export function buildDestinationRule(t: RouterTarget, host: string): object {
 }
 
 export function parseVirtualService(t: RouterTarget, vs: VirtualService): RouteWeights {
+  if (t.options?.tcp === true) {
+    // Flagger's GetRoutes for TCP: the tcp route that has the canary; never mirrored, no A/B rule.
+    const route = (vs.spec?.tcp ?? []).find((r) =>
+      r.route.some((d) => d.destination.host === `${t.service}-canary`),
+    );
+    const weight = (host: string) => route?.route.find((d) => d.destination.host === host)?.weight ?? 0;
+    return {
+      primaryWeight: weight(`${t.service}-primary`),
+      canaryWeight: weight(`${t.service}-canary`),
+      mirrorPercent: null,
+      abMatch: false,
+    };
+  }
   // Session-affinity rules route by cookie; the weights are the weighted rule's.
   const sticky = new Set<string>(Object.values(stickyRuleNames));
   const http = (vs.spec?.http ?? []).filter((r) => !sticky.has(r.name ?? ''));
