@@ -84,12 +84,30 @@ export function isTcp(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): bo
   return provider === 'istio' && bundle.canary.spec.service.appProtocol?.toLowerCase() === 'tcp';
 }
 
+/**
+ * `provider: kubernetes` (not in the legacy profile, which rejected every field this rewrites): Flagger's scheduler
+ * drops `match` and forces `iterations: 10` when unset — blue/green is all it can run without a router.
+ */
+function isKubernetes(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): boolean {
+  return opts.legacy !== true && bundle.canary.spec.provider === 'kubernetes';
+}
+
+/** Flagger's iterations when `provider: kubernetes` has none ("Setting canaryAnalysis.iterations: 10"). */
+export const kubernetesDefaultIterations = 10;
+
 /** Flagger's DeploymentStrategy(): A/B if match + iterations, blue/green if iterations, else canary. */
-function compileStrategy(analysis: AnalysisSpec | undefined, opts: { tcp?: boolean } = {}): StrategyPlan {
-  const iterations = analysis?.iterations;
-  const match = analysis?.match ?? [];
-  // A TCP route cannot mirror (Flagger's TCP SetRoutes ignores `mirrored`).
-  const mirror = analysis?.mirror === true && opts.tcp !== true;
+function compileStrategy(
+  analysis: AnalysisSpec | undefined,
+  opts: { tcp?: boolean; kubernetes?: boolean } = {},
+): StrategyPlan {
+  const kubernetes = opts.kubernetes === true;
+  const iterations =
+    kubernetes && !(analysis?.iterations !== undefined && analysis.iterations > 0)
+      ? kubernetesDefaultIterations
+      : analysis?.iterations;
+  const match = kubernetes ? [] : (analysis?.match ?? []);
+  // A TCP route cannot mirror (Flagger's TCP SetRoutes ignores `mirrored`); nor can plain Services.
+  const mirror = analysis?.mirror === true && opts.tcp !== true && !kubernetes;
   const mirrorWeight =
     mirror && analysis?.mirrorWeight !== undefined ? { mirrorWeight: analysis.mirrorWeight } : {};
   if (iterations !== undefined && iterations > 0 && match.length > 0) {
@@ -191,7 +209,7 @@ export function compileReleasePlan(
     skipAnalysis: spec.skipAnalysis === true || analysis === undefined,
     primaryReadyThreshold: analysis?.primaryReadyThreshold ?? flaggerDefaults.readyThreshold,
     canaryReadyThreshold: analysis?.canaryReadyThreshold ?? flaggerDefaults.readyThreshold,
-    strategy: compileStrategy(analysis, { tcp: isTcp(bundle, opts) }),
+    strategy: compileStrategy(analysis, { tcp: isTcp(bundle, opts), kubernetes: isKubernetes(bundle, opts) }),
     metrics: (analysis?.metrics ?? []).map((m) => compileMetric(m, namespace)),
     hooks: (analysis?.webhooks ?? []).map(compileHook),
     manualGates: [...new Set(fledge.manualGates ?? [])],
@@ -258,7 +276,10 @@ export function mergeMatchConditions(
 
 export function compileRouterSpec(bundle: ParsedCanaryBundle, opts: CompileOptions = {}): RouterSpec {
   const service = compileServiceSpec(bundle, opts);
-  const strategy = compileStrategy(analysisOf(bundle), { tcp: isTcp(bundle, opts) });
+  const strategy = compileStrategy(analysisOf(bundle), {
+    tcp: isTcp(bundle, opts),
+    kubernetes: isKubernetes(bundle, opts),
+  });
   const analysis = analysisOf(bundle);
   const provider = bundle.canary.spec.provider ?? defaultRouter;
   // Session affinity steers users between the two sides of a weighted canary on a mesh/gateway route; otherwise it

@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseCanaryYaml, validateCanaryBundle } from '../../../src/domain/manifest/index.js';
+import {
+  parseCanaryYaml,
+  parseReleaseYaml,
+  validateCanaryBundle,
+} from '../../../src/domain/manifest/index.js';
+import { legacyProfile } from '../../../src/domain/manifest/schema.js';
 import { compileRelease } from '../../../src/domain/manifest/compile.js';
 import {
   canarySpecSchema,
@@ -153,59 +158,77 @@ describe('provider: kubernetes (blue/green on plain Services)', () => {
     expect(c.plan.strategy).toEqual({ kind: 'blue-green', iterations: 10, mirror: false });
   });
 
-  it('rejects weight steps, A/B match, mirroring and a missing iterations with the path and the reason', () => {
-    const weighted = blueGreen.replace('    iterations: 10\n', '    stepWeight: 10\n    maxWeight: 50\n');
-    // In file order: a missing field is reported at its parent (`analysis:`), above the weight fields.
-    expect(errorsOf(weighted)).toEqual([
+  // What Flagger rewrites with a warning for this provider (pkg/controller/scheduler.go: drops `match`, sets
+  // `iterations: 10`, skips `mirror`) runs here the same way, with a notice (the legacy profile of recorded
+  // histories predates `provider: kubernetes` and rejects the provider itself).
+  const kubernetesRewrites = (yaml: string) => {
+    const { result, notices } = parseReleaseYaml(yaml);
+    const legacy = validateCanaryBundle(yamlDocuments(yaml), { profile: legacyProfile });
+    return {
+      notices: notices.map((n) => ({ path: n.path, message: n.message })),
+      strategy: result.ok
+        ? compileRelease(result.value, { app: 'ghcr.io/x/podinfo:2' }).plan.strategy
+        : undefined,
+      legacyErrors: legacy.ok ? [] : legacy.errors.map((e) => ({ path: e.path, message: e.message })),
+    };
+  };
+  const bgOnly = 'provider kubernetes runs blue/green only (Flagger: no mesh, no weights)';
+
+  it('weight steps, A/B match, mirroring and a missing iterations: notices, and blue/green runs as Flagger runs it', () => {
+    const weighted = kubernetesRewrites(
+      blueGreen.replace('    iterations: 10\n', '    stepWeight: 10\n    maxWeight: 50\n'),
+    );
+    const progressive = `ignored, as Flagger does ("Progressive traffic is not supported when using the kubernetes provider"): ${bgOnly}; it runs 10 iterations instead`;
+    expect(weighted.notices).toEqual([
       {
         path: 'spec.analysis.iterations',
-        message:
-          'missing required field: provider kubernetes runs blue/green only (Flagger: no mesh, no weights) — set the number of analysis iterations (Flagger uses 10 when unset)',
+        message: `not set: ${bgOnly}; 10 analysis iterations run, as Flagger sets them`,
       },
-      {
-        path: 'spec.analysis.stepWeight',
-        message:
-          'not supported: provider kubernetes runs blue/green only (Flagger: no mesh, no weights); set `iterations` instead of weight steps',
-      },
-      {
-        path: 'spec.analysis.maxWeight',
-        message:
-          'not supported: provider kubernetes runs blue/green only (Flagger: no mesh, no weights); set `iterations` instead of weight steps',
-      },
+      { path: 'spec.analysis.stepWeight', message: progressive },
+      { path: 'spec.analysis.maxWeight', message: progressive },
     ]);
-    const ab = blueGreen.replace(
-      '    iterations: 10\n',
-      '    iterations: 10\n    match:\n      - headers:\n          x-canary:\n            exact: insider\n',
+    expect(weighted.strategy).toEqual({ kind: 'blue-green', iterations: 10, mirror: false });
+    expect(weighted.legacyErrors.map((e) => e.path)).toEqual(['spec.provider']);
+    const ab = kubernetesRewrites(
+      blueGreen.replace(
+        '    iterations: 10\n',
+        '    iterations: 4\n    match:\n      - headers:\n          x-canary:\n            exact: insider\n',
+      ),
     );
-    expect(errorsOf(ab)).toEqual([
+    expect(ab.notices).toEqual([
       {
         path: 'spec.analysis.match',
-        message:
-          'not supported: provider kubernetes runs blue/green only (Flagger: no mesh, no weights); A/B testing needs a router that matches headers (istio, gatewayapi:v1)',
+        message: `ignored, as Flagger does ("A/B testing is not supported when using the kubernetes provider"): ${bgOnly}; the iterations run as blue/green`,
       },
     ]);
-    const mirror = blueGreen.replace('    iterations: 10\n', '    iterations: 10\n    mirror: true\n');
-    expect(errorsOf(mirror)).toEqual([
+    expect(ab.strategy).toEqual({ kind: 'blue-green', iterations: 4, mirror: false });
+    const mirror = kubernetesRewrites(
+      blueGreen.replace('    iterations: 10\n', '    iterations: 10\n    mirror: true\n'),
+    );
+    expect(mirror.notices).toEqual([
       {
         path: 'spec.analysis.mirror',
-        message:
-          'not supported: provider kubernetes runs blue/green only (Flagger: no mesh, no weights); mirroring needs a mesh router (istio, gatewayapi:v1)',
+        message: `ignored, as Flagger does: ${bgOnly}; mirroring needs a mesh router (istio, gatewayapi:v1)`,
       },
     ]);
+    expect(mirror.strategy).toEqual({ kind: 'blue-green', iterations: 10, mirror: false });
   });
 
-  it('rejects route settings that have no object to go into', () => {
-    const routed = blueGreen.replace(
-      '    port: 9898\n',
-      '    port: 9898\n    hosts: [app.example.com]\n    gateways: [public]\n    timeout: 30s\n',
+  it('route settings that have no object to go into: notices', () => {
+    const routed = kubernetesRewrites(
+      blueGreen.replace(
+        '    port: 9898\n',
+        '    port: 9898\n    hosts: [app.example.com]\n    gateways: [public]\n    timeout: 30s\n',
+      ),
     );
-    const why =
-      'not used: provider kubernetes writes plain Services only, with no routing object to carry it';
-    expect(errorsOf(routed)).toEqual([
-      { path: 'spec.service.hosts', message: why },
-      { path: 'spec.service.gateways', message: why },
-      { path: 'spec.service.timeout', message: why },
-    ]);
+    const serviceOnly = 'provider kubernetes writes plain Services only, with no routing object to carry it';
+    expect(routed.notices).toEqual(
+      ['hosts', 'gateways', 'timeout'].map((f) => ({
+        path: `spec.service.${f}`,
+        message: `ignored, as Flagger does: ${serviceOnly}`,
+      })),
+    );
+    expect(routed.strategy).toEqual({ kind: 'blue-green', iterations: 10, mirror: false });
   });
 
   it('the router writes nothing and reads back what was asked (Flagger’s no-op router)', async () => {

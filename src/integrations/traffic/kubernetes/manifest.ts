@@ -4,12 +4,13 @@
 // target it) — and no routing object: route changes are no-ops, as with Flagger's KubernetesNoopRouter. Promotion
 // copies the canary's template to the primary, whose rolling update moves the apex's traffic.
 //
-// Strategy: blue/green only (`iterations`), as Flagger. Flagger silently rewrites what it cannot do with this provider
-// (drops `match` with a warning, forces `iterations: 10`, skips `mirror`); Fledge rejects each such field with its
-// path and the reason, so the manifest says what runs. Route settings under `service` have no object to go into
-// and are rejected likewise. Built-in checks: Flagger's generic HTTP observer (pkg/metrics/observers/http.go) —
-// the application's own `http_request_duration_seconds` histogram, per pod, scraped by Prometheus with the
-// `kubernetes_namespace` / `kubernetes_pod_name` labels. PURE.
+// Strategy: blue/green only (`iterations`), as Flagger. What Flagger rewrites with a warning for this provider (it
+// drops `match`, forces `iterations: 10` when unset, skips `mirror`) Fledge accepts with a notice and compiles the
+// same way (src/domain/manifest/compile.ts), so a Canary that ran under Flagger runs here. Route settings under
+// `service` have no object to go into: ignored with a notice, as Flagger's no-op router ignores them. (The legacy
+// profile of recorded histories predates this provider: it rejects `provider: kubernetes` itself.) Built-in checks: Flagger's generic HTTP
+// observer (pkg/metrics/observers/http.go) — the application's own `http_request_duration_seconds` histogram, per
+// pod, scraped by Prometheus with the `kubernetes_namespace` / `kubernetes_pod_name` labels. PURE.
 import { isSet, type RouterManifest } from '../router-manifest.js';
 
 const serviceOnly = 'provider kubernetes writes plain Services only, with no routing object to carry it';
@@ -36,28 +37,33 @@ const selector = (pod: string): string =>
 export const kubernetesManifest = {
   name: 'kubernetes',
   strategies: ['blue-green'],
-  check({ service, analysis, at, skipAnalysis, add }) {
+  check({ service, analysis, at, skipAnalysis, ignore }) {
     for (const field of routeFields)
-      if (service && isSet(service[field])) add(['spec', 'service', field], `not used: ${serviceOnly}`);
+      if (service && isSet(service[field]))
+        ignore(['spec', 'service', field], `ignored, as Flagger does: ${serviceOnly}`);
     if (!analysis) return;
     if (isSet(analysis.match))
-      add(
+      ignore(
         at('match'),
-        `not supported: ${blueGreenOnly}; A/B testing needs a router that matches headers (istio, gatewayapi:v1)`,
+        `ignored, as Flagger does ("A/B testing is not supported when using the kubernetes provider"): ${blueGreenOnly}; the iterations run as blue/green`,
       );
     if (analysis.mirror === true)
-      add(
+      ignore(
         at('mirror'),
-        `not supported: ${blueGreenOnly}; mirroring needs a mesh router (istio, gatewayapi:v1)`,
+        `ignored, as Flagger does: ${blueGreenOnly}; mirroring needs a mesh router (istio, gatewayapi:v1)`,
       );
-    if (analysis.iterations === undefined) {
+    const iterations = analysis.iterations;
+    if (iterations === undefined || (typeof iterations === 'number' && iterations < 1)) {
       for (const key of ['stepWeight', 'stepWeights', 'maxWeight', 'stepWeightPromotion'] as const)
         if (analysis[key] !== undefined)
-          add(at(key), `not supported: ${blueGreenOnly}; set \`iterations\` instead of weight steps`);
-      if (!skipAnalysis)
-        add(
+          ignore(
+            at(key),
+            `ignored, as Flagger does ("Progressive traffic is not supported when using the kubernetes provider"): ${blueGreenOnly}; it runs 10 iterations instead`,
+          );
+      if (!skipAnalysis && iterations === undefined)
+        ignore(
           at('iterations'),
-          `missing required field: ${blueGreenOnly} — set the number of analysis iterations (Flagger uses 10 when unset)`,
+          `not set: ${blueGreenOnly}; 10 analysis iterations run, as Flagger sets them`,
         );
     }
     // Anything else (`mirrorWeight` without `mirror`, weights next to `iterations`) the general rules report.
