@@ -23,7 +23,8 @@
 //
 // Options: --quick (idle 30 s, batches 1 and 10), --idle S (default 60), --batches 1,10,30, --builds prod,source,
 // --settle S, --no-build (use the existing dist/), --cpu-prof / --heap-prof (the worker writes V8 profiles to
-// test-artifacts/bench-cost/profiles/), --no-docs.
+// test-artifacts/bench-cost/profiles/), --node-options "<flags>" (NODE_OPTIONS for the worker, e.g. V8 heap flags, to
+// compare settings), --worker-env K=V[,K=V…] (more environment for the worker, e.g. MALLOC_ARENA_MAX=2), --no-docs.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import {
   cpSync,
@@ -64,6 +65,13 @@ const settleSeconds = Math.max(0, Number(option('--settle') ?? 45) || 0);
 const cpuProf = args.includes('--cpu-prof');
 const heapProf = args.includes('--heap-prof');
 const writeDocs = !args.includes('--no-docs');
+const nodeOptions = option('--node-options');
+const workerEnv: Record<string, string> = Object.fromEntries(
+  (option('--worker-env') ?? '')
+    .split(',')
+    .map((kv) => kv.split('='))
+    .filter((kv): kv is [string, string] => kv.length === 2 && Boolean(kv[0])),
+);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (m: string): void => console.log(`[bench:cost ${new Date().toISOString().slice(11, 19)}] ${m}`);
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -127,6 +135,8 @@ function startWorker(build: Build, app: string | null, taskQueue: string): Child
     // As the image (metrics on), on a free loopback port so parallel runs do not collide; nobody scrapes it.
     FLEDGE_METRICS_PORT: '0',
     FLEDGE_METRICS_HOST: '127.0.0.1',
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+    ...workerEnv,
   };
   const child =
     build === 'prod' && app
@@ -581,7 +591,11 @@ const machine = `${hostname()}: ${cpus().length} × ${cpus()[0]?.model.trim() ??
 const date = new Date().toISOString();
 const conditions =
   `one worker process per build on its own task queue, metrics endpoint on (not scraped), ${idleSeconds} s idle windows after ${settleSeconds} s of settling, ` +
-  `batches of ${batchLabel} good releases at once on distinct targets (interval 10 s, 3 steps); CPU = utime + stime ` +
+  `batches of ${batchLabel} good releases at once on distinct targets (interval 10 s, 3 steps)${nodeOptions ? `, NODE_OPTIONS=${nodeOptions}` : ''}${Object.entries(
+    workerEnv,
+  )
+    .map(([k, v]) => `, ${k}=${v}`)
+    .join('')}; CPU = utime + stime ` +
   "from /proc; the Temporal dev server is the stack's, shared with anything else using it. Flagger's figures: " +
   (flagger
     ? `${flagger.from} (${f(flagger.releaseCpuS, 2)} CPU s per good release, ${f(flagger.idleCpuPerMin, 3)} CPU s/min idle)`

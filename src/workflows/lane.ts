@@ -1,8 +1,9 @@
-// The per-target lane: a long-lived workflow (ID `fledge-lane/<namespace>/<name>`) that serialises releases of
+// The per-target lane: a workflow (ID `fledge-lane/<namespace>/<name>`) that serialises releases of
 // one target on the Temporal server. Starters reach it with update-with-start (`submit`), so two CI jobs racing
 // for one target can never both move its traffic. It runs each release as a child workflow whose ID is the
 // release ID; a newer release supersedes the running one (signal → traffic back to primary, outcome
-// Superseded; never terminate: that would skip cleanup) or queues behind it, per the spec's policy.
+// Superseded; never terminate: that would skip cleanup) or queues behind it, per the spec's policy. It ends when it
+// has nothing left to run (see endWhenIdlePatch); the next submit starts a new run under the same ID.
 import {
   ApplicationFailure,
   ParentClosePolicy,
@@ -13,6 +14,7 @@ import {
   defineUpdate,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -21,7 +23,7 @@ import {
 import { checkCompiledReleaseInput, isLegacyReleaseInput } from '../domain/compiled.js';
 import type { ReleaseResult } from '../domain/result.js';
 import { supersedeSignal } from './messages.js';
-import { releaseWorkflow, type ReleaseInput } from './release.js';
+import type { ReleaseInput, releaseWorkflow } from './release.js';
 import { fledgeImageTag, fledgeInitiator, fledgeNamespace, fledgeTarget } from './search-attributes.js';
 
 export interface SubmitRequest {
@@ -66,6 +68,14 @@ export const laneStatusQuery = defineQuery<LaneState>('laneStatus');
 export const laneWorkflowId = (namespace: string, name: string): string => `fledge-lane/${namespace}/${name}`;
 
 const maxRecent = 50;
+/**
+ * Patch: the lane ends once it has nothing to run (its release ended, nothing queued) instead of waiting for the
+ * next submit: an open lane stays in every worker's workflow cache (memory, and a workflow to restore after a
+ * restart) for nothing. The next `submit` (update-with-start) starts a new run under the same ID; an update that
+ * arrives while the lane is completing keeps it open (the server refuses to complete a workflow with an admitted
+ * update, and a new workflow task delivers it). Lanes recorded before the patch keep waiting, as they did.
+ */
+const endWhenIdlePatch = 'lane-ends-when-idle';
 
 export async function fledgeLane(
   args: { carried?: { recent: LaneState['recent']; completed: number } } = {},
@@ -146,7 +156,8 @@ export async function fledgeLane(
     started = false;
     let outcome = 'Failed';
     try {
-      const child = await startChild(releaseWorkflow, {
+      // By type name: the lane does not load the release's module (src/workflows/index.ts).
+      const child = await startChild<typeof releaseWorkflow>('releaseWorkflow', {
         workflowId: req.releaseId,
         args: [req.input],
         parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -188,5 +199,9 @@ export async function fledgeLane(
     if (recent.length > maxRecent) recent.splice(0, recent.length - maxRecent);
     completed++;
     current = null;
+    if (queue.length === 0 && patched(endWhenIdlePatch)) {
+      await condition(allHandlersFinished);
+      if (queue.length === 0) return;
+    }
   }
 }

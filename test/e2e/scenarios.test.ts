@@ -391,6 +391,13 @@ describe('release identity', () => {
       expect(r2.startedAt).toBeGreaterThanOrEqual(r1.finishedAt);
       await expectPromotedEndState(ns.name, v3);
       await oracle.verify(r2, { app: v3 });
+      // Nothing left to run: the lane ends (patch lane-ends-when-idle; the next release starts a new run).
+      const lane = e.client.workflow.getHandle(laneWorkflowId(ns.name, 'podinfo'));
+      await eventually(
+        'the lane to end',
+        async () => ((await lane.describe()).status.name === 'COMPLETED' ? true : undefined),
+        { timeoutMs: 30_000 },
+      );
       await recordHistory(e.client, first.workflowId, 'release-superseded');
       await recordHistory(e.client, laneWorkflowId(ns.name, 'podinfo'), 'lane-supersede');
     } finally {

@@ -548,6 +548,23 @@ describe('lane workflow on the time-skipping server', () => {
         ],
         completed: 2,
       });
+      // Nothing left to run: the lane ended (patch lane-ends-when-idle; it left the workflow cache). The next submit
+      // starts a new run under the same ID, which runs it.
+      const ended = await eventually('the lane to end', async () => {
+        const d = await lane.describe();
+        return d.status.name === 'COMPLETED' ? d : undefined;
+      });
+      const third = await submitRelease(env.client, cfg, {
+        yaml,
+        images: { podinfo: 'ghcr.io/stefanprodan/podinfo:6.5.4' },
+        initiator: 'ci-3',
+      });
+      expect(third.disposition).toBe('started');
+      started.add(third.workflowId);
+      const rc = await releaseResult(env.client, third.workflowId, { timeoutMs: 20_000, pollMs: 50 });
+      expect(rc.outcome).toBe('Promoted');
+      const next = await lane.describe();
+      expect(next.runId).not.toBe(ended.runId);
     });
   }, 30_000);
 });

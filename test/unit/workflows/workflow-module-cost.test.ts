@@ -2,7 +2,9 @@
 // release and every lane — evaluates its own copy of each workflow module it loads statically. The manifest's
 // validation and compiler, zod and re2js are only for LEGACY release inputs (src/workflows/prepare.ts) and cost
 // ~36 ms of CPU and ~1.7 MiB of heap per cached workflow (npm run bench:cost, docs/benchmarks.md), so the release
-// workflow loads them on demand (a dynamic import). This test fails if a static import brings them back.
+// workflow loads them on demand (a dynamic import). Likewise the entry module (src/workflows/index.ts) loads each
+// workflow's module on demand, so a lane does not evaluate the release's interpreter and decision core. This test
+// fails if a static import brings any of them back.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -57,22 +59,62 @@ function staticGraph(entry: string): { files: Set<string>; packages: Set<string>
   return { files, packages };
 }
 
+/** Modules loaded on demand with `import()` (webpack's eager mode: bundled, evaluated only when called). */
+function dynamicImports(file: string): string[] {
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    )
+      out.push(node.arguments[0].text);
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true));
+  return out;
+}
+
+const src = (...p: string[]): string => join(projectRoot, 'src', ...p);
+const relative = (files: Set<string>): string[] => [...files].map((f) => f.slice(projectRoot.length + 1));
+
 describe('workflow modules evaluated per workflow', () => {
-  const { files, packages } = staticGraph(join(projectRoot, 'src', 'workflows', 'index.ts'));
-  const rel = [...files].map((f) => f.slice(projectRoot.length + 1));
+  // The entry module every workflow evaluates: it loads each workflow's module on demand.
+  const entry = staticGraph(src('workflows', 'index.ts'));
+  const release = staticGraph(src('workflows', 'release.ts'));
+  const lane = staticGraph(src('workflows', 'lane.ts'));
+  const rel = relative(release.files);
 
   it('finds the workflows and the decision core (the graph walk works)', () => {
     expect(rel).toContain('src/workflows/release.ts');
-    expect(rel).toContain('src/workflows/lane.ts');
     expect(rel).toContain('src/domain/decide.ts');
-    expect(packages).toContain('@temporalio/workflow');
+    expect(release.packages).toContain('@temporalio/workflow');
+    expect(relative(lane.files)).toContain('src/workflows/lane.ts');
+    expect(dynamicImports(src('workflows', 'index.ts')).sort()).toEqual(['./lane.js', './release.js']);
+  });
+
+  it('the entry module loads no workflow statically: each workflow evaluates only its own module graph', () => {
+    expect(relative(entry.files)).toEqual(['src/workflows/index.ts']);
+    expect([...entry.packages]).toEqual([]);
+  });
+
+  it('a lane evaluates neither the release workflow nor the decision core', () => {
+    const files = relative(lane.files);
+    expect(files).not.toContain('src/workflows/release.ts');
+    expect(files.filter((f) => f.startsWith('src/domain/decision') || f === 'src/domain/decide.ts')).toEqual(
+      [],
+    );
   });
 
   it('loads no zod, re2js, manifest validation or compiler statically (legacy inputs import them on demand)', () => {
-    expect([...packages].filter((p) => p === 'zod' || p === 're2js')).toEqual([]);
-    expect(rel.filter((f) => /src\/domain\/manifest\/(schema|validate|compile)[^/]*\.ts$/.test(f))).toEqual(
-      [],
-    );
-    expect(rel).not.toContain('src/workflows/prepare.ts');
+    for (const g of [release, lane]) {
+      const files = relative(g.files);
+      expect([...g.packages].filter((p) => p === 'zod' || p === 're2js')).toEqual([]);
+      expect(
+        files.filter((f) => /src\/domain\/manifest\/(schema|validate|compile)[^/]*\.ts$/.test(f)),
+      ).toEqual([]);
+      expect(files).not.toContain('src/workflows/prepare.ts');
+    }
   });
 });
