@@ -277,9 +277,26 @@ export function releaseIdFor(
   return `fledge/${target.namespace}/${target.name}/${[...new Set(tags)].join('+')}`;
 }
 
+/** gRPC status codes a loaded or briefly unavailable server answers with: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, UNAVAILABLE. */
+const transientGrpcCodes = new Set([4, 8, 9, 10, 14]);
+
 /**
- * Update-with-start, retried while the lane cannot take updates for a transient reason (its workflow task is
- * being retried, e.g. after a worker restart): the submission is idempotent (the lane dedupes by release ID).
+ * Whether a lane submission failed for a transient reason: the lane cannot take updates right now (its workflow
+ * task is being retried, e.g. after a worker restart; it is completing while the update arrives) or the server is
+ * loaded (a gRPC status in transientGrpcCodes, anywhere in the cause chain). Exported for tests.
+ */
+export function isTransientSubmitError(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; cur = cur.cause, depth++) {
+    if (/Workflow Task in failed state|workflow task.*(timed out|failed)/i.test(cur.message)) return true;
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'number' && transientGrpcCodes.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Update-with-start, retried while the lane or the server cannot take it for a transient reason
+ * (isTransientSubmitError): the submission is idempotent (the lane dedupes by release ID, the child by its ID).
  */
 async function submitToLane<T>(call: () => Promise<T>, deadlineMs = 120_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
@@ -287,10 +304,7 @@ async function submitToLane<T>(call: () => Promise<T>, deadlineMs = 120_000): Pr
     try {
       return await call();
     } catch (e) {
-      const transient =
-        e instanceof Error &&
-        /Workflow Task in failed state|workflow task.*(timed out|failed)/i.test(e.message);
-      if (!transient || Date.now() > deadline) throw e;
+      if (!isTransientSubmitError(e) || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)));
     }
   }
