@@ -11,7 +11,6 @@ import {
   parseReleaseYaml,
   validateCanaryBundle,
 } from '../../../src/domain/manifest/index.js';
-import { legacyProfile } from '../../../src/domain/manifest/schema.js';
 import { compileRelease } from '../../../src/domain/manifest/compile.js';
 import {
   canarySpecSchema,
