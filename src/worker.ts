@@ -240,10 +240,11 @@ export async function runWorker(
  * the whole cluster. Returns what stops it.
  */
 async function startClusterMode(cfg: FledgeConfig, name: string): Promise<{ stop(): Promise<void> }> {
-  const { createClusterMode, watchScopeOf } = await import('./cluster/controller.js');
+  const { createElectedClusterMode, watchScopeOf } = await import('./cluster/controller.js');
   const client = await connectClient(cfg);
   const namespaces = watchScopeOf(cfg.policy ?? defaultReleasePolicy);
-  const controller = createClusterMode({
+  // Behind leader election (a coordination.k8s.io Lease, FLEDGE_LEASE_*): of several replicas, one watches.
+  const controller = createElectedClusterMode({
     kc: loadKubeConfig(cfg.kubeconfig),
     client,
     cfg: { ...cfg, policy: workerReleasePolicy(cfg) },
@@ -258,9 +259,18 @@ async function startClusterMode(cfg: FledgeConfig, name: string): Promise<{ stop
     throw e;
   }
   console.log(`${name}: cluster mode on`);
+  // SIGTERM: stop watching and release the Lease at once (another replica takes over), not after the worker drained.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= controller.stop());
+  const onSignal = (): void =>
+    void stop().catch((e: unknown) => console.error(`${name}: cluster mode: ${String(e)}`));
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   return {
     async stop() {
-      await controller.stop();
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      await stop();
       await client.connection.close();
     },
   };

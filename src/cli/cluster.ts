@@ -69,12 +69,14 @@ export function registerClusterCommand(program: Command): void {
         );
       }
       const { loadKubeConfig } = await import('../integrations/kubernetes/client.js');
-      const { createClusterMode, watchScopeOf } = await import('../cluster/controller.js');
+      const { createElectedClusterMode, watchScopeOf } = await import('../cluster/controller.js');
       // Without -n: the namespaces FLEDGE_ALLOWED_NAMESPACES names literally, else all (as in the worker).
       const namespaces = listed ?? (cfg.policy ? watchScopeOf(cfg.policy) : undefined);
       const kc = loadKubeConfig(cfg.kubeconfig);
       const client = await connectCli(cfg);
-      const controller = createClusterMode({ kc, client, cfg, ...(namespaces ? { namespaces } : {}) });
+      // Leader election (a coordination.k8s.io Lease; FLEDGE_LEASE_*, FLEDGE_LEADER_ELECTION=false to turn it off):
+      // of several cluster-mode processes, one watches and starts releases. SIGTERM releases the Lease.
+      const controller = createElectedClusterMode({ kc, client, cfg, ...(namespaces ? { namespaces } : {}) });
       await controller.start();
       console.log(
         `fledge cluster-mode: ready (Temporal ${cfg.temporal.address}, namespace ${cfg.temporal.namespace}, task queue ${cfg.taskQueue})`,

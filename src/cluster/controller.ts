@@ -3,7 +3,8 @@
 // a release of the new template's images starts through the target's lane — the same lane `fledge start` uses, so
 // releases from CI keep working beside it — and the Canary's `.status` follows the release as Flagger writes it.
 //
-// Cost model: two watches (Canaries, Deployments) keep an in-memory cache; nothing is polled. An idle Canary costs
+// Cost model: two watches (Canaries, Deployments) keep an in-memory cache, and the ConfigMap (and, where granted,
+// Secret) watches of config tracking keep a checksum per object (./configs.ts); nothing is polled. An idle Canary costs
 // no API request at all (Flagger re-reads ~12 objects per Canary every 10 s). A running release is followed through
 // Temporal (a long poll of its history wakes the follower; see releases.ts), and the status is written only when it
 // changes.
@@ -14,12 +15,17 @@
 // - a release starts when the hash of the target's pod template differs from `status.lastAppliedSpec`, unless it
 //   equals `status.lastPromotedSpec` (a manual rollback to what the primary runs); a scale changes nothing;
 // - a failed release keeps its spec in `lastAppliedSpec`, so the same template is not retried;
+// - a change of a tracked ConfigMap/Secret's data (`status.trackedConfigs`, Flagger's checksums) is a new revision
+//   too, released with the target's current images; a failed one is not retried (recorded like lastAppliedSpec);
 // - `spec.suspend`: no new release starts;
 // - deletion: the finalizer `finalizer.flagger.app` is added only with `spec.revertOnDeletion`; on deletion the
 //   running release is aborted (and awaited), the objects are reverted (./revert.ts) and the finalizer removed.
 //
 // Scope: every namespace (one cluster-wide watch per kind), or a list of namespaces (one watch per kind and
 // namespace: what a namespaced install's Roles allow).
+//
+// Several processes: `createElectedClusterMode` runs the controller only while this process holds a Lease
+// (./lease.ts), a fresh controller per term of leadership.
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { FledgeConfig } from '../config.js';
@@ -34,6 +40,7 @@ import {
   primaryName,
   type WorkloadController,
 } from '../integrations/kubernetes/workloads.js';
+import { configRefs } from '../integrations/kubernetes/config-tracking.js';
 import type { RouterProvider } from '../integrations/traffic/manifests.js';
 import { createRouters } from '../integrations/traffic/routers.js';
 import type { RouterTarget, TrafficRouter } from '../integrations/traffic/router.js';
@@ -62,6 +69,15 @@ import {
   type CanaryObject,
   type DeploymentObject,
 } from './canary.js';
+import {
+  configsChanged,
+  createConfigWatch,
+  sameConfigs,
+  trackedConfigsOf,
+  type ConfigWatch,
+  type TrackedConfigs,
+} from './configs.js';
+import { leaderElected, leaseApi, leaseSettingsFromEnv, type LeaseSettings } from './lease.js';
 import { describeRelease, followRelease, latestReleaseOf, type FollowEnd } from './releases.js';
 import { createRevert, createRouteMemory, type RevertTarget } from './revert.js';
 import { defaultRouter } from '../integrations/traffic/manifests.js';
@@ -116,6 +132,8 @@ export interface ClusterModeController {
 interface Follower {
   releaseId: string;
   hash: string;
+  /** The tracked configs the release was started for (written as status.trackedConfigs). */
+  configs: TrackedConfigs | undefined;
   ctrl: AbortController;
   done: Promise<void>;
 }
@@ -204,6 +222,57 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
               plural: 'deployments',
             })) as Promise<k8s.KubernetesListObject<DeploymentObject>>,
     );
+  // Config tracking (./configs.ts): the tracked ConfigMaps/Secrets of every target, as checksums only. A change maps to
+  // the Canaries whose target's template refers to the object.
+  const onConfigChange = (kind: 'ConfigMap' | 'Secret') => (ns: string, name: string) => {
+    for (const key of canariesOfConfig(kind, ns, name)) enqueue(key);
+  };
+  const configWatches = new Map(
+    scopes.map((ns) => [
+      ns,
+      {
+        configMaps: createConfigWatch({
+          kc,
+          kind: 'ConfigMap',
+          namespace: ns,
+          onChange: onConfigChange('ConfigMap'),
+          onForbidden: () =>
+            log(
+              `ConfigMaps ${ns ? `in ${ns} ` : ''}may not be listed/watched (403): config tracking is off (status.trackedConfigs is left as it is; grant list/watch on configmaps)`,
+            ),
+          log,
+        }) as ConfigWatch,
+        configMapsOn: false,
+        secrets: createConfigWatch({
+          kc,
+          kind: 'Secret',
+          namespace: ns,
+          onChange: onConfigChange('Secret'),
+          onForbidden: () =>
+            log(
+              `Secrets ${ns ? `in ${ns} ` : ''}may not be listed/watched (403): config tracking goes on without Secrets (a Secret's change starts no release; grant list/watch on secrets to track them)`,
+            ),
+          log,
+        }) as ConfigWatch,
+        secretsOn: false,
+      },
+    ]),
+  );
+  const configScopeOf = (ns: string) => configWatches.get('') ?? configWatches.get(ns);
+  const secretsTracked = (ns: string): boolean => configScopeOf(ns)?.secretsOn ?? false;
+  /**
+   * The tracked configs of a target's template, from the watches' checksums (undefined: ConfigMaps not watched, or a
+   * referenced object missing — then nothing config-related is decided or written).
+   */
+  const configsOf = (ns: string, target: DeploymentObject): TrackedConfigs | undefined => {
+    const scope = configScopeOf(ns);
+    if (!scope?.configMapsOn) return undefined;
+    return trackedConfigsOf(
+      target.spec?.template,
+      (kind, name) => (kind === 'ConfigMap' ? scope?.configMaps.get(ns, name) : scope?.secrets.get(ns, name)),
+      { secrets: secretsTracked(ns) },
+    );
+  };
   const canaryInformers = new Map(scopes.map((ns) => [ns, makeCanaryInformer(ns)]));
   const deploymentInformers = new Map(scopes.map((ns) => [ns, makeDeploymentInformer(ns)]));
   const informerOf = <T>(m: Map<string, T>, ns: string): T | undefined => m.get('') ?? m.get(ns);
@@ -265,6 +334,17 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     });
     return run;
   };
+  /** A merge patch replaces maps key by key: a tracked config no longer referenced is removed with null. */
+  const patchOf = (before: CanaryStatus, next: CanaryStatus): Record<string, unknown> => {
+    const removed = Object.keys(before.trackedConfigs ?? {}).filter(
+      (k) => !(k in (next.trackedConfigs ?? {})),
+    );
+    if (removed.length === 0 || next.trackedConfigs === undefined) return { ...next };
+    return {
+      ...next,
+      trackedConfigs: { ...next.trackedConfigs, ...Object.fromEntries(removed.map((k) => [k, null])) },
+    };
+  };
   const writeStatusNow = async (key: string, change: StatusChange): Promise<void> => {
     const cd = getCanary(key);
     if (!cd) return;
@@ -279,7 +359,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
         namespace,
         plural: canaryPlural,
         name,
-        body: { status: next },
+        body: { status: patchOf(before, next) },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     )) as CanaryObject;
@@ -338,6 +418,20 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       })
       .map(keyOf);
   };
+
+  const withConfigs = (configs: TrackedConfigs | undefined) => (configs ? { trackedConfigs: configs } : {});
+
+  /** Canaries whose target's pod template refers to this ConfigMap/Secret. */
+  const canariesOfConfig = (kind: 'ConfigMap' | 'Secret', ns: string, name: string): string[] =>
+    canaries
+      .list(ns)
+      .map((c) => c as CanaryObject)
+      .filter((c) => {
+        const t = targetName(c);
+        const d = t === undefined ? undefined : getDeployment(ns, t);
+        return configRefs(d?.spec?.template).some((r) => r.kind === kind && r.name === name);
+      })
+      .map(keyOf);
 
   // ── the release input, read from the cluster when a release starts (never while idle) ──────────────────────
   const readReferenced = async (cd: CanaryObject) => {
@@ -436,6 +530,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       iterations: 0,
       lastAppliedSpec: hash,
       lastPromotedSpec: hash,
+      ...withConfigs(configsOf(ns, target)),
     });
     initialised.delete(key);
     log(`${key}: initialised (primary ${primaryName(t.name)}, routes at 100% primary)`);
@@ -449,12 +544,23 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     followers.delete(key);
   };
 
-  const follow = (key: string, releaseId: string, hash: string): void => {
+  const follow = (
+    key: string,
+    releaseId: string,
+    hash: string,
+    configs: TrackedConfigs | undefined,
+  ): void => {
     const existing = followers.get(key);
-    if (existing && existing.releaseId === releaseId && existing.hash === hash) return;
+    if (
+      existing &&
+      existing.releaseId === releaseId &&
+      existing.hash === hash &&
+      sameConfigs(existing.configs, configs)
+    )
+      return;
     stopFollower(key);
     const ctrl = new AbortController();
-    const f: Follower = { releaseId, hash, ctrl, done: Promise.resolve() };
+    const f: Follower = { releaseId, hash, configs, ctrl, done: Promise.resolve() };
     followers.set(key, f);
     const mine = (): boolean => followers.get(key) === f && !ctrl.signal.aborted;
     f.done = (async () => {
@@ -472,9 +578,12 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
                 : change.phase;
             // The outcome (below) writes the terminal phases with the result's details.
             if (['Succeeded', 'Failed', 'Terminating', 'Terminated'].includes(phase)) return;
-            await writeStatus(key, { ...change, phase, lastAppliedSpec: hash }).catch((e: unknown) =>
-              log(`${key}: status not written: ${errText(e)}`),
-            );
+            await writeStatus(key, {
+              ...change,
+              phase,
+              lastAppliedSpec: hash,
+              ...(configs ? { trackedConfigs: configs } : {}),
+            }).catch((e: unknown) => log(`${key}: status not written: ${errText(e)}`));
           },
         });
       } catch (e) {
@@ -482,7 +591,8 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       }
       if (!mine()) return;
       followers.delete(key);
-      const change = finalChange(end, hash);
+      const final = finalChange(end, hash);
+      const change = final && configs ? { ...final, trackedConfigs: configs } : final;
       if (change) {
         try {
           await writeStatus(key, change);
@@ -526,11 +636,13 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     target: DeploymentObject,
     hash: string,
     status: CanaryStatus,
+    reason: 'template' | 'config' = 'template',
   ): Promise<void> => {
     const ns = cd.metadata.namespace ?? 'default';
     const tname = target.metadata?.name ?? '';
     const primary = getDeployment(ns, primaryName(tname));
     const images = releaseImages(target, primary);
+    const configs = configsOf(ns, target);
     const releaseId = releaseIdFor({ namespace: ns, name: tname }, images);
     const existing = await describeRelease(client, releaseId);
     if (existing?.running) {
@@ -542,12 +654,14 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
         failedChecks: 0,
         iterations: 0,
         lastAppliedSpec: hash,
+        ...withConfigs(configs),
       });
-      follow(key, releaseId, hash);
+      follow(key, releaseId, hash, configs);
       return;
     }
     const lastChange = status.lastTransitionTime ? Date.parse(status.lastTransitionTime) : 0;
     if (
+      reason === 'template' &&
       existing &&
       existing.initiator !== undefined &&
       !existing.initiator.startsWith('cluster-mode@') &&
@@ -555,7 +669,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     ) {
       // A release from CI ran this template while cluster mode was not watching: its outcome is this template's.
       log(`${key}: ${releaseId} already ran (started by ${existing.initiator}); taking its outcome`);
-      follow(key, releaseId, hash);
+      follow(key, releaseId, hash, configs);
       return;
     }
     const yaml = await readReferenced(cd);
@@ -568,8 +682,13 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
         // The same images ran before (a template change elsewhere, or a GitOps revert to an older tag): a new run.
         ...(existing ? { retry: true } : {}),
       });
+      const changedConfigs = Object.keys(configs ?? {}).filter(
+        (c) => status.trackedConfigs?.[c] !== configs?.[c],
+      );
       log(
-        `${key}: pod template changed (${Object.entries(images)
+        `${key}: ${reason === 'config' ? `tracked config changed (${changedConfigs.join(', ') || 'removed'})` : 'pod template changed'} (${Object.entries(
+          images,
+        )
           .map(([c, i]) => `${c}=${i}`)
           .join(', ')}): release ${submitted.workflowId} ${submitted.disposition}`,
       );
@@ -590,8 +709,9 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       failedChecks: 0,
       iterations: 0,
       lastAppliedSpec: hash,
+      ...withConfigs(configs),
     });
-    follow(key, releaseId, hash);
+    follow(key, releaseId, hash, configs);
   };
 
   /** After a restart: the release of the applied template, still running or ended while nobody watched. */
@@ -600,6 +720,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     cd: CanaryObject,
     target: DeploymentObject,
     hash: string,
+    configs: TrackedConfigs | undefined,
   ): Promise<void> => {
     const ns = cd.metadata.namespace ?? 'default';
     const tname = target.metadata?.name ?? '';
@@ -614,7 +735,7 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     }
     if (found) {
       log(`${key}: following ${found.workflowId} (${found.running ? 'running' : 'ended while not watched'})`);
-      follow(key, found.workflowId, hash);
+      follow(key, found.workflowId, hash, configs);
       return;
     }
     // Recorded as started but no release exists (e.g. stopped between the two writes): start it.
@@ -761,35 +882,53 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     const st = statusOf(key, cd);
     const hash = templateHash(target.spec?.template);
     if (!st.lastPromotedSpec) return initialise(key, cd, target);
+    const configs = configsOf(ns, target);
+    const secrets = secretsTracked(ns);
+    const configChange = configs !== undefined && configsChanged(configs, st.trackedConfigs, { secrets });
     if (!ownHash(st.lastAppliedSpec)) {
-      // Taken over from Flagger: its hash is not ours. The primary runs the target's images → nothing to release.
+      // Taken over from Flagger: its hash is not ours. The primary runs the target's images (and Flagger's
+      // trackedConfigs, same checksums, still hold) → nothing to release.
       const primary = getDeployment(ns, primaryName(tname));
       const same = JSON.stringify(containerImages(primary)) === JSON.stringify(containerImages(target));
-      if (same && !activePhases.has(st.phase ?? '')) {
+      if (same && !configChange && !activePhases.has(st.phase ?? '')) {
         await writeStatus(key, {
           phase: st.phase === 'Failed' ? 'Failed' : st.phase || 'Initialized',
           lastAppliedSpec: hash,
           lastPromotedSpec: hash,
+          ...withConfigs(configs),
         });
         log(`${key}: taken over from Flagger (primary runs the target's images)`);
         return;
       }
     }
+    const followed = followers.get(key);
     const trigger = triggerFor(st, hash, {
       suspended: cd.spec.suspend === true,
-      followedHash: followers.get(key)?.hash,
+      followedHash: followed?.hash,
+      configsChanged: configChange,
+      followingCurrentConfigs: followed !== undefined && sameConfigs(followed.configs, configs),
     });
     switch (trigger.kind) {
       case 'initialise':
         return initialise(key, cd, target);
       case 'release':
-        return startRelease(key, cd, target, hash, st);
+        return startRelease(key, cd, target, hash, st, trigger.reason);
       case 'suspended':
-        return reportOnce(key, 'suspended: the new template is not released');
+        return reportOnce(key, 'suspended: the new revision is not released');
       case 'resume':
-        return resume(key, cd, target, hash);
+        return resume(key, cd, target, hash, st.trackedConfigs);
       case 'none':
-        return;
+        break;
+    }
+    // A status written before config tracking (no trackedConfigs): the current ones are recorded, no release
+    // (Flagger would release every Canary with configs once; the primary already runs them).
+    if (configs && st.trackedConfigs === undefined && !followed && !activePhases.has(st.phase ?? '')) {
+      const current = st.conditions?.find((c) => c.type === 'Promoted');
+      await writeStatus(key, {
+        phase: st.phase ?? 'Initialized',
+        ...withConfigs(configs),
+        ...(current ? { message: current.message } : {}),
+      });
     }
   };
 
@@ -842,6 +981,11 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
     async start() {
       stopped = false;
       for (const inf of deploymentInformers.values()) await inf.start();
+      // Before the Canaries: a reconcile compares the target's tracked configs with the Canary's status.
+      for (const w of configWatches.values()) {
+        w.configMapsOn = await w.configMaps.start();
+        w.secretsOn = await w.secrets.start();
+      }
       for (const inf of canaryInformers.values()) await inf.start();
       for (const c of canaries.list()) enqueue(keyOf(c));
       log(
@@ -852,6 +996,10 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       stopped = true;
       for (const inf of canaryInformers.values()) await inf.stop();
       for (const inf of deploymentInformers.values()) await inf.stop();
+      for (const w of configWatches.values()) {
+        w.configMaps.stop();
+        w.secrets.stop();
+      }
       for (const key of [...followers.keys()]) stopFollower(key);
       for (const r of retries.values()) if (r.timer) clearTimeout(r.timer);
       await Promise.allSettled([...running.values()]);
@@ -860,6 +1008,29 @@ export function createClusterMode(opts: ClusterModeOptions): ClusterModeControll
       while (running.size > 0) await Promise.allSettled([...running.values()]);
     },
   };
+}
+
+/**
+ * Cluster mode as the CLI and the worker run it: behind leader election (./lease.ts) unless FLEDGE_LEADER_ELECTION=false,
+ * so any number of cluster-mode processes (worker replicas, a rolling update) start each release once. The Lease's
+ * settings come from the environment (`leaseSettingsFromEnv`); `lease` overrides them (null: no election).
+ */
+export function createElectedClusterMode(
+  opts: ClusterModeOptions & { env?: NodeJS.ProcessEnv; lease?: LeaseSettings | null },
+): ClusterModeController & { isLeader(): boolean } {
+  const log = opts.log ?? ((m: string) => console.log(`fledge cluster-mode: ${m}`));
+  const context = opts.kc.getContextObject(opts.kc.getCurrentContext());
+  const settings =
+    opts.lease !== undefined
+      ? opts.lease
+      : leaseSettingsFromEnv(opts.env ?? process.env, {
+          ...(context?.namespace ? { contextNamespace: context.namespace } : {}),
+        });
+  if (settings === null) {
+    const c = createClusterMode(opts);
+    return { ...c, isLeader: () => true };
+  }
+  return leaderElected(() => createClusterMode(opts), leaseApi(opts.kc), settings, log);
 }
 
 export { canaryKey };

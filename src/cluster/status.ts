@@ -38,6 +38,8 @@ export interface StatusChange {
   iterations?: number;
   lastAppliedSpec?: string;
   lastPromotedSpec?: string;
+  /** The tracked ConfigMaps/Secrets of the applied revision (replaces the recorded map; Flagger's SyncStatus). */
+  trackedConfigs?: Record<string, string>;
   /** Overrides the condition's message (e.g. why a release failed). */
   message?: string;
 }
@@ -118,6 +120,7 @@ export function nextStatus(
     iterations: change.iterations ?? before.iterations ?? 0,
     ...(change.lastAppliedSpec !== undefined ? { lastAppliedSpec: change.lastAppliedSpec } : {}),
     ...(change.lastPromotedSpec !== undefined ? { lastPromotedSpec: change.lastPromotedSpec } : {}),
+    ...(change.trackedConfigs !== undefined ? { trackedConfigs: { ...change.trackedConfigs } } : {}),
     conditions: [...(before.conditions ?? []).filter((c) => c.type !== 'Promoted'), condition],
   };
   const same =
@@ -127,10 +130,18 @@ export function nextStatus(
     before.failedChecks === next.failedChecks &&
     before.iterations === next.iterations &&
     before.lastAppliedSpec === next.lastAppliedSpec &&
-    before.lastPromotedSpec === next.lastPromotedSpec;
+    before.lastPromotedSpec === next.lastPromotedSpec &&
+    sameMap(before.trackedConfigs, next.trackedConfigs);
   if (same) return null;
   return { ...next, lastTransitionTime: at };
 }
+
+const sameMap = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    Object.keys(a).length === Object.keys(b).length &&
+    Object.entries(a).every(([k, v]) => b[k] === v));
 
 /** The status change a running release's status (its `status` query) maps to. */
 export function changeFromRelease(st: ReleaseStatus): StatusChange {
@@ -189,8 +200,8 @@ export function changeFromOutcome(
 export type Trigger =
   /** No primary made by a controller yet (`lastPromotedSpec` unset): create it, no release. */
   | { kind: 'initialise' }
-  /** The template is new: release it. */
-  | { kind: 'release' }
+  /** The template is new, or (same template) a tracked ConfigMap/Secret changed: release it. */
+  | { kind: 'release'; reason: 'template' | 'config' }
   /** New, but `spec.suspend` holds it back. */
   | { kind: 'suspended' }
   /** A release of the applied template is recorded as under way but nobody follows it (a restart): find it. */
@@ -200,13 +211,26 @@ export type Trigger =
 export function triggerFor(
   st: CanaryStatus,
   hash: string,
-  opts: { suspended: boolean; followedHash?: string | undefined },
+  opts: {
+    suspended: boolean;
+    followedHash?: string | undefined;
+    /** The tracked configs differ from `status.trackedConfigs` (configs.ts `configsChanged`). */
+    configsChanged?: boolean;
+    /** The followed release was started for the current configs (so their change is already under way). */
+    followingCurrentConfigs?: boolean;
+  },
 ): Trigger {
   if (!st.lastPromotedSpec) return { kind: 'initialise' };
   // Flagger's hasSpecChanged: new unless it is the applied one, or the promoted one (a manual rollback).
   if (hash !== st.lastAppliedSpec && hash !== st.lastPromotedSpec) {
     if (opts.suspended) return { kind: 'suspended' };
-    return opts.followedHash === hash ? { kind: 'none' } : { kind: 'release' };
+    return opts.followedHash === hash ? { kind: 'none' } : { kind: 'release', reason: 'template' };
+  }
+  // Flagger's HaveDependenciesChanged: a tracked ConfigMap/Secret changed — a new revision of the same template.
+  if (opts.configsChanged) {
+    if (opts.suspended) return { kind: 'suspended' };
+    if (opts.followedHash === hash && opts.followingCurrentConfigs) return { kind: 'none' };
+    return { kind: 'release', reason: 'config' };
   }
   if (activePhases.has(st.phase ?? '') && opts.followedHash === undefined && hash === st.lastAppliedSpec)
     return { kind: 'resume' };

@@ -36,6 +36,8 @@ function startWorker(ns: string): Promise<ChildProcess> {
       FLEDGE_CLUSTER_MODE: 'true',
       FLEDGE_ALLOWED_NAMESPACES: ns,
       FLEDGE_METRICS_PORT: 'off',
+      // Leader election (on by default): a Lease of this test's own, so concurrent tests do not wait for each other.
+      FLEDGE_LEASE_NAMESPACE: ns,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

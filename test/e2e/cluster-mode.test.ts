@@ -26,10 +26,15 @@ let k: KubeClients;
 const children: ChildProcess[] = [];
 const v0 = 'ghcr.io/stefanprodan/podinfo:6.5.0';
 
-function spawnChild(args: string[], readyText: string, label: string): Promise<ChildProcess> {
+function spawnChild(
+  args: string[],
+  readyText: string,
+  label: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: projectRoot,
-    env: { ...process.env, FLEDGE_TASK_QUEUE: taskQueue },
+    env: { ...process.env, FLEDGE_TASK_QUEUE: taskQueue, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -48,8 +53,15 @@ function spawnChild(args: string[], readyText: string, label: string): Promise<C
 
 const startWorker = (): Promise<ChildProcess> =>
   spawnChild(['src/worker.ts'], 'fledge worker: task queue', 'worker');
+// Leader election is on: each test's controllers hold a Lease in the test's namespace (no waiting on each other), with
+// short durations so a SIGKILLed controller's replacement leads within seconds.
 const startController = (ns: string): Promise<ChildProcess> =>
-  spawnChild(['src/cli/main.ts', 'cluster-mode', '-n', ns], 'fledge cluster-mode: ready', 'cluster-mode');
+  spawnChild(['src/cli/main.ts', 'cluster-mode', '-n', ns], 'fledge cluster-mode: ready', 'cluster-mode', {
+    FLEDGE_LEASE_NAMESPACE: ns,
+    FLEDGE_LEASE_DURATION: '4s',
+    FLEDGE_LEASE_RENEW_DEADLINE: '3s',
+    FLEDGE_LEASE_RETRY_PERIOD: '1s',
+  });
 
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

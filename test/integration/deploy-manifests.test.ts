@@ -265,7 +265,15 @@ const clusterModeRules: Rule[] = [
   { group: 'flagger.app', resources: ['canaries'], verbs: ['list', 'watch', 'patch'] },
   { group: 'flagger.app', resources: ['canaries/status'], verbs: ['patch'] },
   { group: 'apps', resources: ['deployments'], verbs: ['list', 'watch'] },
+  // Config tracking as a trigger (src/cluster/configs.ts); Secrets likewise only as a commented-out opt-in.
+  { group: '', resources: ['configmaps'], verbs: ['list', 'watch'] },
 ];
+/** Cluster mode's leader election (src/cluster/lease.ts): the Lease in the worker's namespace. */
+const clusterModeLeaseRules: Rule[] = [
+  { group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+/** Calls that need an opt-in rule shipped commented out (Secrets: config tracking of Secrets). */
+const optInTriple = (t: string): boolean => t.startsWith('core/secrets:');
 
 /**
  * The Kubernetes calls of cluster mode (src/cluster), read from its sources: the informers' lists and watches, the
@@ -286,6 +294,12 @@ function clusterCodeTriples(): { triples: string[]; unknown: string[] } {
     Deployment: ['apps', 'deployments'],
     DeploymentScale: ['apps', 'deployments/scale'],
     Service: ['', 'services'],
+    // Config tracking's watches (list + watch) and leader election's Lease.
+    ConfigMap: ['', 'configmaps'],
+    ConfigMapForAllNamespaces: ['', 'configmaps'],
+    Secret: ['', 'secrets'],
+    SecretForAllNamespaces: ['', 'secrets'],
+    Lease: ['coordination.k8s.io', 'leases'],
   };
   const out = new Set<string>();
   const unknown: string[] = [];
@@ -335,6 +349,9 @@ function clusterCodeTriples(): { triples: string[]; unknown: string[] } {
         continue;
       }
       out.add(triple(res[0], res[1], v));
+      // A list of ConfigMaps/Secrets is config tracking's watch lister: the watch follows it.
+      if (v === 'list' && (res[1] === 'configmaps' || res[1] === 'secrets'))
+        out.add(triple(res[0], res[1], 'watch'));
     }
     if (/makeInformer/.test(src) && !/listNamespacedCustomObject|listClusterCustomObject/.test(src))
       unknown.push(`${where}: an informer whose lister this test does not see`);
@@ -922,10 +939,31 @@ describe('deploy/kustomize: the cluster-wide opt-in, proven with SubjectAccessRe
 describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
   const modeRole = find<k8s.V1Role>(clusterMode, 'Role', 'fledge-cluster-mode');
   const modeClusterRole = find<k8s.V1ClusterRole>(clusterWideMode, 'ClusterRole', 'fledge-cluster-mode');
+  const leaseRoles = [clusterMode, clusterWideMode].map((objs) =>
+    find<k8s.V1Role>(objs, 'Role', 'fledge-cluster-mode-lease'),
+  );
+
+  it('both overlays add the leader-election Lease Role in the worker’s namespace, bound to the worker', () => {
+    for (const [i, objs] of [clusterMode, clusterWideMode].entries()) {
+      const role = leaseRoles[i] as k8s.V1Role;
+      expect(role.metadata?.namespace).toBe(systemNs);
+      expect(roleTriples(role)).toEqual(triples(clusterModeLeaseRules));
+      const binding = find<k8s.V1RoleBinding>(objs, 'RoleBinding', 'fledge-cluster-mode-lease');
+      expect(binding.metadata?.namespace).toBe(systemNs);
+      expect(binding.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'fledge-cluster-mode-lease',
+      });
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'fledge-worker', namespace: systemNs },
+      ]);
+    }
+  });
 
   it('overlays/cluster-mode is the base + a Role/RoleBinding per release namespace with exactly cluster mode’s rules + FLEDGE_CLUSTER_MODE=true', () => {
     const others = (objs: Obj[]) =>
-      objs.filter((o) => o.kind !== 'ConfigMap' && o.metadata.name !== 'fledge-cluster-mode');
+      objs.filter((o) => o.kind !== 'ConfigMap' && !o.metadata.name.startsWith('fledge-cluster-mode'));
     expect(others(clusterMode)).toEqual(others(base));
     expect(roleTriples(modeRole)).toEqual(triples(clusterModeRules));
     expect(modeRole.metadata?.namespace).toBe('shop');
@@ -951,7 +989,7 @@ describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
   it('overlays/cluster-wide-cluster-mode is the cluster-wide install + a ClusterRole with the same rules + FLEDGE_CLUSTER_MODE=true', () => {
     expect(roleTriples(modeClusterRole)).toEqual(triples(clusterModeRules));
     const others = (objs: Obj[]) =>
-      objs.filter((o) => o.kind !== 'ConfigMap' && o.metadata.name !== 'fledge-cluster-mode');
+      objs.filter((o) => o.kind !== 'ConfigMap' && !o.metadata.name.startsWith('fledge-cluster-mode'));
     expect(others(clusterWideMode)).toEqual(others(clusterWide));
     const binding = find<k8s.V1ClusterRoleBinding>(
       clusterWideMode,
@@ -980,8 +1018,10 @@ describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
       'apps/deployments:watch',
     ])
       expect(code.triples).toContain(t);
-    const mode = new Set(roleTriples(modeRole));
-    // Every verb cluster mode's Role grants is one the controller uses…
+    const mode = new Set([...roleTriples(modeRole), ...roleTriples(leaseRoles[0] as k8s.V1Role)]);
+    expect(code.triples).toContain('core/configmaps:watch');
+    expect(code.triples).toContain('coordination.k8s.io/leases:update');
+    // Every verb cluster mode's Roles grant is one the controller uses…
     expect([...mode].filter((t) => !code.triples.includes(t))).toEqual([]);
     // …and every call it makes is granted by it or by the release Role of the same install.
     for (const [name, release] of [
@@ -990,7 +1030,7 @@ describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
     ] as const) {
       const granted = new Set([...mode, ...roleTriples(release)]);
       expect(
-        code.triples.filter((t) => !granted.has(t)),
+        code.triples.filter((t) => !granted.has(t) && !optInTriple(t)),
         `${name}: calls of src/cluster granted by neither Role`,
       ).toEqual([]);
     }
@@ -1006,18 +1046,25 @@ describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
     const rbacObjs = retarget(clusterMode, ns, suffix, releaseNs).filter(
       (o) => o.metadata.name === 'fledge-cluster-mode',
     );
+    const leaseObjs = retarget(clusterMode, ns, suffix, releaseNs).filter(
+      (o) => o.metadata.name === 'fledge-cluster-mode-lease',
+    );
     const wideObjs = retarget(clusterWideMode, ns, suffix).filter((o) =>
       o.metadata.name.startsWith('fledge-cluster-mode'),
     );
     expect(rbacObjs.map((o) => o.kind)).toEqual(['Role', 'RoleBinding']);
-    expect(await dryRunAll(objects, [...rbacObjs, ...wideObjs])).toEqual([]);
+    expect(leaseObjs.map((o) => [o.kind, o.metadata.namespace])).toEqual([
+      ['Role', ns],
+      ['RoleBinding', ns],
+    ]);
+    expect(await dryRunAll(objects, [...rbacObjs, ...leaseObjs, ...wideObjs])).toEqual([]);
     // For real (namespaced only): the worker may watch Canaries and patch their status there, and nowhere else.
     await objects.create({
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: 'fledge-worker', namespace: ns },
     });
-    for (const o of rbacObjs) await objects.create(o);
+    for (const o of [...rbacObjs, ...leaseObjs]) await objects.create(o);
     await eventually(
       'cluster-mode Role bound',
       async () => (await canAs(ns, 'watch', 'flagger.app', 'canaries', releaseNs)) || undefined,
@@ -1028,6 +1075,12 @@ describe('deploy/kustomize: cluster mode (opt-in overlays)', () => {
     expect(await canAs(ns, 'watch', 'flagger.app', 'canaries', 'default')).toBe(false);
     expect(await canAs(ns, 'update', 'flagger.app', 'canaries/status', releaseNs)).toBe(false);
     expect(await canAs(ns, 'delete', 'flagger.app', 'canaries', releaseNs)).toBe(false);
+    expect(await canAs(ns, 'watch', '', 'configmaps', releaseNs)).toBe(true);
+    expect(await canAs(ns, 'watch', '', 'secrets', releaseNs)).toBe(false); // opt-in
+    // The Lease: in the worker's own namespace only.
+    expect(await canAs(ns, 'update', 'coordination.k8s.io', 'leases', ns)).toBe(true);
+    expect(await canAs(ns, 'update', 'coordination.k8s.io', 'leases', releaseNs)).toBe(false);
+    expect(await canAs(ns, 'delete', 'coordination.k8s.io', 'leases', ns)).toBe(false);
   });
 });
 

@@ -490,8 +490,22 @@ describe('deploy/helm/fledge: bounded authority (docs/security.md)', () => {
     if (!mode || !modeWide) throw new Error('kustomize cluster-mode Role or ClusterRole not found');
     expect(rulesOf(modeWide)).toEqual(rulesOf(mode));
     const objs = template(systemNs, { releaseNamespaces: [relA, relB], clusterMode: { enabled: true } });
-    const roles = objs.filter((o) => o.kind === 'Role');
+    const isLease = (o: Obj) => o.metadata.name.endsWith('-lease');
+    const roles = objs.filter((o) => o.kind === 'Role' && !isLease(o));
     expect(roles).toHaveLength(2);
+    // Leader election: the overlays' Lease Role, in the release's (the worker's) namespace, bound to the worker.
+    const leaseRole = loadYamlDocs(
+      join(kustomizeDir, 'overlays', 'cluster-mode', 'cluster-mode-lease.yaml'),
+    ).find((o) => o.kind === 'Role');
+    if (!leaseRole) throw new Error('kustomize cluster-mode Lease Role not found');
+    for (const set of [objs, template(systemNs, { clusterWide: true, clusterMode: { enabled: true } })]) {
+      const lease = set.filter((o) => o.kind === 'Role' && isLease(o));
+      expect(lease.map((o) => o.metadata.namespace)).toEqual([systemNs]);
+      expect(rulesOf(lease[0] as Obj)).toEqual(rulesOf(leaseRole));
+      const binding = set.find((o) => o.kind === 'RoleBinding' && isLease(o)) as unknown as k8s.V1RoleBinding;
+      expect(binding.roleRef.name).toBe(lease[0]?.metadata.name);
+      expect(binding.subjects?.map((x) => [x.name, x.namespace])).toEqual([['fledge-worker', systemNs]]);
+    }
     for (const role of roles) expect(rulesOf(role)).toEqual([...k.role, ...rulesOf(mode)]);
     expect(objs.some((o) => o.kind === 'ClusterRole')).toBe(false);
     const cm = find<k8s.V1ConfigMap>(objs, 'ConfigMap');

@@ -133,12 +133,16 @@ export function configCopy(
   };
 }
 
-/** The ownerReference that ties a copy to the primary Deployment. */
+/**
+ * The ownerReference that ties a copy to the primary Deployment (garbage collection). Not a controller reference:
+ * a copy Flagger made carries Flagger's controller reference to the Canary, and an object may have only one — a
+ * second would make the apply fail (422) when Fledge takes over from Flagger (test/e2e/cluster-mode-switchover.test.ts).
+ */
 export function primaryOwner(primary: k8s.V1Deployment): k8s.V1OwnerReference | undefined {
   const uid = primary.metadata?.uid;
   const name = primary.metadata?.name;
   if (!uid || !name) return undefined;
-  return { apiVersion: 'apps/v1', kind: 'Deployment', name, uid, controller: true };
+  return { apiVersion: 'apps/v1', kind: 'Deployment', name, uid };
 }
 
 /** The Kubernetes calls config tracking makes (CoreV1Api through the budget; a fake in unit tests). */

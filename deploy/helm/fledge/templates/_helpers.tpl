@@ -87,6 +87,15 @@ test/integration/helm.test.ts holds it equal to deploy/kustomize/base/release-na
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["list", "watch"]
+{{- if .Values.configTracking.secrets }}
+# With configTracking.secrets: a tracked Secret's change starts a release too (the overlays' commented-out rule).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list", "watch"]
+{{- end }}
 {{- end }}
 {{- end -}}
 
