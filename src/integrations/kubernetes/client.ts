@@ -25,7 +25,12 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     const key = agentKey(options);
     let agent = this.#agents.get(key);
     if (!agent) {
-      agent = new https.Agent({ ...options, keepAlive: true, maxSockets: 16, maxFreeSockets: 4 });
+      // No cap on sockets (client-go's HTTP/1.1 transport has none either; the request budget bounds the rate).
+      // A capped pool hands a socket to a queued request the moment a response ends, before that response has
+      // emitted 'close', and node-fetch (the library's HTTP client) then fails the complete, chunked response as
+      // 'Premature close' (node-fetch #1767): ~90 % of reads failed with 300 in flight (test/integration/
+      // kubernetes.test.ts), and 100+ concurrent releases retried their steps over and over (npm run bench:scale).
+      agent = new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 32 });
       this.#agents.set(key, agent);
     }
     made.destroy();
