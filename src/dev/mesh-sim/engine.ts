@@ -249,8 +249,10 @@ export class MeshSimulator {
       response_flags: flags,
       connection_security_policy: 'mutual_tls',
     };
-    this.requestsTotal.inc(labels, 1, nowMs);
-    this.duration.observe(labels, latencyMs, nowMs);
+    // The labels above always come in this order and only these vary: a cheap series key (no sorting, no JSON).
+    const seriesKey = `${w.workload}\u0000${w.namespace}\u0000${svc.fqdn}\u0000${svc.name}\u0000${svc.namespace}\u0000${w.version}\u0000${code}\u0000${flags}\u0000${this.config.sourceNamespace}`;
+    this.requestsTotal.inc(labels, 1, nowMs, seriesKey);
+    this.duration.observe(labels, latencyMs, nowMs, seriesKey);
     const key = `${w.namespace}/${w.workload}`;
     const s = this.workloadStats.get(key) ?? {
       namespace: w.namespace,

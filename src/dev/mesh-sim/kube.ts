@@ -1,7 +1,12 @@
-// I/O: reads the objects the simulator needs from the apiserver (list calls; the caller polls).
+// I/O: reads the objects the simulator needs from the apiserver. Routes, Services, Deployments and Pods come from
+// list + watch caches (watch-cache.ts: plain JSON, only changes after the first list — polling full lists every
+// second did not hold hundreds of targets, `npm run bench:scale`); the caller polls `read()`, which reads the caches
+// and the simulator's ConfigMap.
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { configMapName, configMapNamespace } from './config.js';
-import type { ClusterSnapshot } from './world.js';
+import { WatchCache } from './watch-cache.js';
+import type { ClusterSnapshot, DeploymentLike, PodLike, ServiceLike } from './world.js';
 
 export interface KubeRead {
   snapshot: ClusterSnapshot;
@@ -17,48 +22,42 @@ export interface KubeSource {
 
 const isStatus = (e: unknown, code: number): boolean => e instanceof k8s.ApiException && e.code === code;
 
-function itemsOf(list: unknown): unknown[] {
-  const items = (list as { items?: unknown } | null)?.items;
-  return Array.isArray(items) ? (items as unknown[]) : [];
-}
-
 export function createKubeSource(
   kubeconfigPath: string,
   configMap = { namespace: configMapNamespace, name: configMapName },
 ): KubeSource {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-
-  const listCustom = async (
-    group: string,
-    version: string,
-    plural: string,
-    warnings: string[],
-  ): Promise<unknown[]> => {
-    try {
-      const list: unknown = await custom.listClusterCustomObject({ group, version, plural });
-      return itemsOf(list);
-    } catch (e) {
-      if (isStatus(e, 404)) {
-        warnings.push(`${plural}.${group}/${version} is not served (CRD not installed)`);
-        return [];
-      }
-      throw e;
-    }
+  const server = new URL(kc.getCurrentCluster()?.server ?? 'https://127.0.0.1');
+  const agent = new https.Agent({ keepAlive: true });
+  const cache = (path: string): WatchCache => {
+    const c = new WatchCache({ path, server, agent, authorize: (o) => kc.applyToHTTPSOptions(o) });
+    c.start();
+    return c;
+  };
+  const caches = {
+    virtualServices: cache('/apis/networking.istio.io/v1/virtualservices'),
+    httpRoutes: cache('/apis/gateway.networking.k8s.io/v1/httproutes'),
+    services: cache('/api/v1/services'),
+    deployments: cache('/apis/apps/v1/deployments'),
+    pods: cache('/api/v1/pods'),
+  };
+  const custom = async (c: WatchCache, what: string, warnings: string[]): Promise<unknown[]> => {
+    const items = await c.read();
+    if (c.notServed) warnings.push(`${what} is not served (CRD not installed)`);
+    return items;
   };
 
   return {
     async read() {
       const warnings: string[] = [];
       const [virtualServices, httpRoutes, services, deployments, pods, configData] = await Promise.all([
-        listCustom('networking.istio.io', 'v1', 'virtualservices', warnings),
-        listCustom('gateway.networking.k8s.io', 'v1', 'httproutes', warnings),
-        core.listServiceForAllNamespaces().then((l) => l.items),
-        apps.listDeploymentForAllNamespaces().then((l) => l.items),
-        core.listPodForAllNamespaces().then((l) => l.items),
+        custom(caches.virtualServices, 'virtualservices.networking.istio.io/v1', warnings),
+        custom(caches.httpRoutes, 'httproutes.gateway.networking.k8s.io/v1', warnings),
+        caches.services.read() as Promise<ServiceLike[]>,
+        caches.deployments.read() as Promise<DeploymentLike[]>,
+        caches.pods.read() as Promise<PodLike[]>,
         core.readNamespacedConfigMap(configMap).then(
           (cm) => cm.data ?? {},
           (e: unknown) => {

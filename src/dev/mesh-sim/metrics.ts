@@ -36,6 +36,9 @@ export function formatValue(v: number): string {
 
 interface CounterSeries {
   labels: Labels;
+  /** `name{labels}`, rendered once when the series is created (a scrape only appends the value). */
+  line: string;
+  sortKey?: string;
   value: number;
   touchedMs: number;
 }
@@ -47,12 +50,18 @@ export class CounterFamily {
     readonly help: string,
   ) {}
 
-  inc(labels: Labels, by = 1, nowMs = 0): void {
-    const key = seriesKey(labels);
-    const s = this.series.get(key) ?? { labels: { ...labels }, value: 0, touchedMs: nowMs };
+  /**
+   * `key` identifies the label set; by default it is derived from the labels (sorted), a caller that always builds
+   * its labels the same way can pass a cheaper one of its own (the simulator does: thousands of requests a second).
+   */
+  inc(labels: Labels, by = 1, nowMs = 0, key: string = seriesKey(labels)): void {
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: { ...labels }, line: `${this.name}${renderLabels(labels)} `, value: 0, touchedMs: nowMs };
+      this.series.set(key, s);
+    }
     s.value += by;
     s.touchedMs = nowMs;
-    this.series.set(key, s);
   }
 
   get(labels: Labels): number {
@@ -65,10 +74,7 @@ export class CounterFamily {
 
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const key of [...this.series.keys()].sort()) {
-      const s = this.series.get(key) as CounterSeries;
-      out.push(`${this.name}${renderLabels(s.labels)} ${formatValue(s.value)}`);
-    }
+    for (const s of sortedByLabels(this.series)) out.push(`${s.line}${formatValue(s.value)}`);
   }
 }
 
@@ -79,6 +85,18 @@ interface HistogramSeries {
   sum: number;
   count: number;
   touchedMs: number;
+  /** Rendered once when the series is created: each bucket's `name_bucket{labels,le="…"} `, then _sum and _count. */
+  lines: { buckets: string[]; inf: string; sum: string; count: string };
+  sortKey?: string;
+}
+
+/** The series in the order of their rendered labels (as before: stable output whatever the keys are). */
+function sortedByLabels<S extends { labels: Labels; sortKey?: string }>(series: Map<string, S>): S[] {
+  const all = [...series.values()];
+  for (const s of all) s.sortKey ??= seriesKey(s.labels);
+  return all.sort((a, b) =>
+    (a.sortKey as string) < (b.sortKey as string) ? -1 : a.sortKey === b.sortKey ? 0 : 1,
+  );
 }
 
 export class HistogramFamily {
@@ -89,11 +107,24 @@ export class HistogramFamily {
     readonly bounds: readonly number[],
   ) {}
 
-  observe(labels: Labels, value: number, nowMs = 0): void {
-    const key = seriesKey(labels);
+  /** `key`: as CounterFamily.inc's. */
+  observe(labels: Labels, value: number, nowMs = 0, key: string = seriesKey(labels)): void {
     let s = this.series.get(key);
     if (!s) {
-      s = { labels: { ...labels }, buckets: this.bounds.map(() => 0), sum: 0, count: 0, touchedMs: nowMs };
+      const b = `${this.name}_bucket`;
+      s = {
+        labels: { ...labels },
+        buckets: this.bounds.map(() => 0),
+        sum: 0,
+        count: 0,
+        touchedMs: nowMs,
+        lines: {
+          buckets: this.bounds.map((x) => `${b}${renderLabels(labels, ['le', formatValue(x)])} `),
+          inf: `${b}${renderLabels(labels, ['le', '+Inf'])} `,
+          sum: `${this.name}_sum${renderLabels(labels)} `,
+          count: `${this.name}_count${renderLabels(labels)} `,
+        },
+      };
       this.series.set(key, s);
     }
     const i = this.bounds.findIndex((b) => value <= b);
@@ -109,16 +140,17 @@ export class HistogramFamily {
 
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
-    for (const key of [...this.series.keys()].sort()) {
-      const s = this.series.get(key) as HistogramSeries;
+    for (const s of sortedByLabels(this.series)) {
       let cumulative = 0;
-      this.bounds.forEach((b, i) => {
+      for (let i = 0; i < this.bounds.length; i++) {
         cumulative += s.buckets[i] ?? 0;
-        out.push(`${this.name}_bucket${renderLabels(s.labels, ['le', formatValue(b)])} ${cumulative}`);
-      });
-      out.push(`${this.name}_bucket${renderLabels(s.labels, ['le', '+Inf'])} ${s.count}`);
-      out.push(`${this.name}_sum${renderLabels(s.labels)} ${formatValue(s.sum)}`);
-      out.push(`${this.name}_count${renderLabels(s.labels)} ${s.count}`);
+        out.push(`${s.lines.buckets[i] as string}${cumulative}`);
+      }
+      out.push(
+        `${s.lines.inf}${s.count}`,
+        `${s.lines.sum}${formatValue(s.sum)}`,
+        `${s.lines.count}${s.count}`,
+      );
     }
   }
 }

@@ -112,14 +112,78 @@ export function podReady(pod: PodLike): boolean {
 export function podWorkload(pod: PodLike, deployments: DeploymentLike[]): string {
   const ns = pod.metadata?.namespace;
   const inNs = deployments.filter((d) => d.metadata?.namespace === ns);
+  return workloadIn(pod, inNs, new Set(inNs.map((d) => d.metadata?.name ?? '')));
+}
+
+/** podWorkload with the pod's namespace's Deployments (and their names) already at hand. */
+function workloadIn(pod: PodLike, inNs: DeploymentLike[], names: ReadonlySet<string>): string {
   const hash = pod.metadata?.labels?.['pod-template-hash'];
   const rs = pod.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet');
   if (rs && hash && rs.name.endsWith(`-${hash}`)) {
     const name = rs.name.slice(0, -(hash.length + 1));
-    if (inNs.some((d) => d.metadata?.name === name)) return name;
+    if (names.has(name)) return name;
   }
   const bySelector = inNs.find((d) => selectorMatches(d.spec?.selector, pod.metadata?.labels));
   return bySelector?.metadata?.name ?? pod.metadata?.name ?? 'unknown';
+}
+
+/**
+ * The objects of one namespace, indexed by each `key=value` label (pods by their labels, Deployments by their
+ * template's): a Service's candidates are the objects carrying one of its selector's pairs, then checked in full.
+ * Keeps buildWorld linear in the cluster's size (it was services × pods: seconds per poll at a thousand targets).
+ */
+interface NamespaceIndex {
+  pods: PodLike[];
+  deployments: DeploymentLike[];
+  names: Set<string>;
+  podsByLabel: Map<string, PodLike[]>;
+  deploymentsByLabel: Map<string, DeploymentLike[]>;
+  workloads: Map<PodLike, string>;
+}
+
+const emptyIndex = (): NamespaceIndex => ({
+  pods: [],
+  deployments: [],
+  names: new Set(),
+  podsByLabel: new Map(),
+  deploymentsByLabel: new Map(),
+  workloads: new Map(),
+});
+
+function indexNamespaces(snap: ClusterSnapshot): Map<string, NamespaceIndex> {
+  const m = new Map<string, NamespaceIndex>();
+  const of = (ns: string | undefined): NamespaceIndex => {
+    const k = ns ?? '';
+    let x = m.get(k);
+    if (!x) m.set(k, (x = emptyIndex()));
+    return x;
+  };
+  const add = <T>(idx: Map<string, T[]>, labels: Record<string, string> | undefined, o: T): void => {
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      const key = `${k}=${v}`;
+      const l = idx.get(key);
+      if (l) l.push(o);
+      else idx.set(key, [o]);
+    }
+  };
+  for (const p of snap.pods) {
+    const x = of(p.metadata?.namespace);
+    x.pods.push(p);
+    add(x.podsByLabel, p.metadata?.labels, p);
+  }
+  for (const d of snap.deployments) {
+    const x = of(d.metadata?.namespace);
+    x.deployments.push(d);
+    x.names.add(d.metadata?.name ?? '');
+    add(x.deploymentsByLabel, d.spec?.template?.metadata?.labels, d);
+  }
+  return m;
+}
+
+/** The objects that may match `selector`: those with its first pair, or all of them for an empty selector. */
+function candidates<T>(all: T[], byLabel: Map<string, T[]>, selector: Record<string, string>): T[] {
+  const first = Object.entries(selector)[0];
+  return first ? (byLabel.get(`${first[0]}=${first[1]}`) ?? []) : all;
 }
 
 const firstImage = (containers: ContainerLike[] | undefined): string => containers?.[0]?.image ?? '';
@@ -144,34 +208,31 @@ export function buildWorld(snap: ClusterSnapshot, clusterDomain = 'cluster.local
   flows.sort((a, b) => a.key.localeCompare(b.key));
 
   const services = new Map<string, ServiceInfo>();
+  const namespaces = indexNamespaces(snap);
   for (const svc of snap.services) {
     const name = svc.metadata?.name;
     const namespace = svc.metadata?.namespace;
     if (!name || !namespace) continue;
     const ref = { name, namespace };
     const selector = { matchLabels: svc.spec?.selector ?? {} };
-    const endpoints: Endpoint[] = snap.pods
-      .filter(
-        (p) =>
-          p.metadata?.namespace === namespace && podReady(p) && selectorMatches(selector, p.metadata?.labels),
-      )
+    const x = namespaces.get(namespace) ?? emptyIndex();
+    const endpoints: Endpoint[] = candidates(x.pods, x.podsByLabel, selector.matchLabels)
+      .filter((p) => podReady(p) && selectorMatches(selector, p.metadata?.labels))
       .map((p) => {
         const image = firstImage(p.spec?.containers);
+        let workload = x.workloads.get(p);
+        if (workload === undefined) x.workloads.set(p, (workload = workloadIn(p, x.deployments, x.names)));
         return {
           pod: p.metadata?.name ?? '',
-          workload: podWorkload(p, snap.deployments),
+          workload,
           namespace,
           image,
           version: imageTag(image),
         };
       })
       .sort((a, b) => a.pod.localeCompare(b.pod));
-    const dep = snap.deployments
-      .filter(
-        (d) =>
-          d.metadata?.namespace === namespace &&
-          selectorMatches(selector, d.spec?.template?.metadata?.labels),
-      )
+    const dep = candidates(x.deployments, x.deploymentsByLabel, selector.matchLabels)
+      .filter((d) => selectorMatches(selector, d.spec?.template?.metadata?.labels))
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
     const depImage = firstImage(dep?.spec?.template?.spec?.containers);
     const fallback: WorkloadRef = dep?.metadata?.name

@@ -76,18 +76,20 @@ export function isApiError(e: unknown, code: number): boolean {
 }
 
 export const kwokNodeName = 'kwok-node-0';
+/** Pods one kwok node takes (its `pods` capacity); more pods need more nodes (`ensureKwokNodes`). */
+export const kwokPodsPerNode = 500;
 
 /** One fake node managed by kwok (selected by annotation). Capacity is generous so nothing is unschedulable. */
-export async function ensureKwokNode(kc: k8s.KubeConfig): Promise<void> {
+export async function ensureKwokNode(kc: k8s.KubeConfig, name: string = kwokNodeName): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const node: k8s.V1Node = {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
-      name: kwokNodeName,
+      name,
       annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       labels: {
-        'kubernetes.io/hostname': kwokNodeName,
+        'kubernetes.io/hostname': name,
         'kubernetes.io/os': 'linux',
         'kubernetes.io/arch': 'amd64',
         'node-role.kubernetes.io/agent': '',
@@ -95,8 +97,8 @@ export async function ensureKwokNode(kc: k8s.KubeConfig): Promise<void> {
       },
     },
     status: {
-      allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
-      capacity: { cpu: '64', memory: '256Gi', pods: '500' },
+      allocatable: { cpu: '64', memory: '256Gi', pods: String(kwokPodsPerNode) },
+      capacity: { cpu: '64', memory: '256Gi', pods: String(kwokPodsPerNode) },
       nodeInfo: {
         architecture: 'amd64',
         bootID: '',
@@ -116,6 +118,23 @@ export async function ensureKwokNode(kc: k8s.KubeConfig): Promise<void> {
   } catch (e) {
     if (!isApiError(e, 409)) throw e;
   }
+}
+
+/**
+ * Enough kwok nodes for `pods` more pods than the rig runs at rest (a scale run: `npm run bench:scale`): nodes
+ * `kwok-node-1`, `kwok-node-2`, … are added beside `kwok-node-0` (never removed; kwok keeps them Ready and the
+ * scheduler spreads pods over them). Returns the names of all the kwok nodes it ensured.
+ */
+export async function ensureKwokNodes(kc: k8s.KubeConfig, pods: number): Promise<string[]> {
+  const count = kwokNodesFor(pods);
+  const names = Array.from({ length: count }, (_, i) => `kwok-node-${i}`);
+  for (const n of names) await ensureKwokNode(kc, n);
+  return names;
+}
+
+/** Nodes for `pods` pods, with one node of headroom for what else runs on the rig (at least one). PURE. */
+export function kwokNodesFor(pods: number): number {
+  return Math.max(1, Math.ceil(Math.max(0, pods) / kwokPodsPerNode) + 1);
 }
 
 export function crdFiles(crdsDir: string): string[] {
