@@ -36,7 +36,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -48,6 +47,7 @@ import { connectClient, submitRelease } from '../src/starter.js';
 import { laneWorkflowId } from '../src/workflows/lane.js';
 import { mean, replaceDocSection, sampleProcess } from './bench-peer/measure.js';
 import { args, option } from './lib/options.js';
+import { benchCommit, benchMachine, loadAverage } from './lib/provenance.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
 const quick = args.includes('--quick');
@@ -75,10 +75,7 @@ const workerEnv: Record<string, string> = Object.fromEntries(
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (m: string): void => console.log(`[bench:cost ${new Date().toISOString().slice(11, 19)}] ${m}`);
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
+const load = loadAverage;
 
 // ── stack and build ─────────────────────────────────────────────────────────────────────────────────────────
 const stack = await stackUp({ log: () => undefined });
@@ -574,20 +571,8 @@ for (const m of measured) {
   );
 }
 
-const commit = (() => {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    return dirty ? `${sha} (with uncommitted changes)` : sha;
-  } catch {
-    return 'unknown';
-  }
-})();
-const machine = `${hostname()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadAtStart} at the start, ${load()} at the end (shared with other work)`;
+const commit = benchCommit();
+const machine = benchMachine(loadAtStart, ' (shared with other work)');
 const date = new Date().toISOString();
 const conditions =
   `one worker process per build on its own task queue, metrics endpoint on (not scraped), ${idleSeconds} s idle windows after ${settleSeconds} s of settling, ` +

@@ -30,15 +30,14 @@
 // the Temporal dev server (shared with anything else using the stack) and the Flagger controller.
 //
 // Options: --runs N (default 3), --quick (1 run, 30 s idle window), --idle S (idle window in seconds, default 60).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadFledgeConfig } from '../src/config.js';
-import { devStackEnv, projectRoot, toolsCacheDir } from '../src/dev/stack/config.js';
+import { devStackEnv, flaggerBinary, projectRoot } from '../src/dev/stack/config.js';
 import { stackStatus, stackUp } from '../src/dev/stack/stack.js';
 import { WebhookServiceClient } from '../src/dev/webhook-service/client.js';
 import type { ReleaseResult } from '../src/domain/result.js';
@@ -58,6 +57,7 @@ import {
 } from './bench-peer/measure.js';
 import { makeProxyCert, startCountingProxy, type CountingProxy } from './bench-peer/proxy.js';
 import { args, option } from './lib/options.js';
+import { benchCommit, benchMachine, loadAverage } from './lib/provenance.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
 const quick = args.includes('--quick');
@@ -72,19 +72,8 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 
 // ── stack, tools, proxies ───────────────────────────────────────────────────────────────────────────────────
 const stack = await stackUp({ log: () => undefined });
-const loadAtStart = loadavg()
-  .map((x) => x.toFixed(2))
-  .join(' ');
-const versions = Object.fromEntries(
-  readFileSync(join(projectRoot, 'scripts', 'versions.env'), 'utf8')
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1], m[2]]),
-) as Record<string, string>;
-const flaggerVersion = versions.FLAGGER_VERSION ?? '?';
-const flaggerBin =
-  process.env.FLEDGE_FLAGGER_BIN ?? join(toolsCacheDir(), `flagger-${flaggerVersion}`, 'flagger');
+const loadAtStart = loadAverage();
+const { version: flaggerVersion, bin: flaggerBin } = flaggerBinary();
 if (!existsSync(flaggerBin)) {
   console.error(
     `Flagger ${flaggerVersion} is not built: run \`bash scripts/install-tools.sh flagger\` first`,
@@ -811,22 +800,8 @@ const lines = rows.map(
   (r) =>
     `${r.figure.padEnd(70)} ${formatRange(r.flagger, r.digits).padStart(12)} ${formatRange(r.fledge, r.digits).padStart(12)} ${ratio(r.fledge, r.flagger).padStart(15)}`,
 );
-const commit = (() => {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    return dirty ? `${sha} (with uncommitted changes)` : sha;
-  } catch {
-    return 'unknown';
-  }
-})();
-const machine = `${hostname()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadAtStart} at the start, ${loadavg()
-  .map((x) => x.toFixed(2))
-  .join(' ')} at the end`;
+const commit = benchCommit();
+const machine = benchMachine(loadAtStart);
 const date = new Date().toISOString();
 const conditions =
   `Flagger ${flaggerVersion} (Go module proxy build) vs the Fledge worker from sources (tsx, \`node bin/fledge.js worker\`, ` +

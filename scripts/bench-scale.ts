@@ -36,16 +36,16 @@
 // Options: --n 30,100,300  --side fledge|flagger|both  --interval S  --workers 1|2  --build dist|src
 //          --dist DIR (a production build other than dist/)  --timeout MIN  --no-doc (do not write the docs)
 //          --stack-metrics (the stack's mesh simulator and Prometheus instead of the bench's own)  --scrape 1s
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { loadFledgeConfig } from '../src/config.js';
-import { devStackEnv, loadToolPaths, projectRoot, toolsCacheDir } from '../src/dev/stack/config.js';
+import { devStackEnv, flaggerBinary, loadToolPaths, projectRoot } from '../src/dev/stack/config.js';
 import { ensureKwokNodes } from '../src/dev/stack/kube.js';
 import { stackStatus, stackUp } from '../src/dev/stack/stack.js';
 import type { ReleaseResult } from '../src/domain/result.js';
@@ -62,6 +62,7 @@ import {
   type HistoryEventLike,
 } from './bench-scale/stats.js';
 import { args, option } from './lib/options.js';
+import { benchCommit, benchMachine, loadAverage } from './lib/provenance.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────────────────
 const sizes = (option('--n') ?? '30,100,300')
@@ -121,19 +122,8 @@ async function retrying<T>(f: () => Promise<T>, tries = 6): Promise<T> {
 
 // ── stack, proxies, builds ──────────────────────────────────────────────────────────────────────────────────
 const stack = await stackUp({ log: () => undefined });
-const loadAtStart = loadavg()
-  .map((x) => x.toFixed(2))
-  .join(' ');
-const versions = Object.fromEntries(
-  readFileSync(join(projectRoot, 'scripts', 'versions.env'), 'utf8')
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1], m[2]]),
-) as Record<string, string>;
-const flaggerVersion = versions.FLAGGER_VERSION ?? '?';
-const flaggerBin =
-  process.env.FLEDGE_FLAGGER_BIN ?? join(toolsCacheDir(), `flagger-${flaggerVersion}`, 'flagger');
+const loadAtStart = loadAverage();
+const { version: flaggerVersion, bin: flaggerBin } = flaggerBinary();
 if (sides.includes('flagger') && !existsSync(flaggerBin)) {
   console.error(
     `Flagger ${flaggerVersion} is not built: run \`bash scripts/install-tools.sh flagger\` first`,
@@ -997,22 +987,8 @@ for (const l of noteLines) console.log(`note: ${l}`);
 for (const [s, why] of Object.entries(broken)) console.log(`${s} broke at ${why}`);
 if (failure) console.log(`ABORTED: ${failure}`);
 
-const commit = (() => {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: projectRoot })
-      .toString()
-      .trim();
-    return dirty ? `${sha} (with uncommitted changes)` : sha;
-  } catch {
-    return 'unknown';
-  }
-})();
-const machine = `${hostname()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadAtStart} at the start, ${loadavg()
-  .map((x) => x.toFixed(2))
-  .join(' ')} at the end`;
+const commit = benchCommit();
+const machine = benchMachine(loadAtStart);
 const date = new Date().toISOString();
 const conditions =
   `${workersN} Fledge worker process(es) per N (${build === 'dist' ? `production build: a snapshot of ${distDir.replace(`${projectRoot}/`, '')}, NODE_ENV=production` : 'from sources (tsx)'}, ` +

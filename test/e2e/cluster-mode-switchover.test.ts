@@ -10,14 +10,13 @@
 //   rollback: the worker stopped after its release ended; the Canary object untouched; Flagger started again adopts it
 //   (a Flagger analysis of the version the primary runs, promoted).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { loadFledgeConfig } from '../../src/config.js';
-import { loadToolPaths, projectRoot, toolsCacheDir } from '../../src/dev/stack/config.js';
+import { flaggerBinary, loadToolPaths } from '../../src/dev/stack/config.js';
 import { applyCrds, crdFiles } from '../../src/dev/stack/kube.js';
 import { connectClient, releaseResult } from '../../src/starter.js';
 import { configChecksum } from '../../src/cluster/configs.js';
@@ -37,16 +36,7 @@ import {
   type Proc,
 } from './cluster-mode-support.js';
 
-const versions = Object.fromEntries(
-  readFileSync(join(projectRoot, 'scripts', 'versions.env'), 'utf8')
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1], m[2]]),
-) as Record<string, string>;
-const flaggerBin =
-  process.env.FLEDGE_FLAGGER_BIN ??
-  join(toolsCacheDir(), `flagger-${versions.FLAGGER_VERSION ?? '?'}`, 'flagger');
+const { bin: flaggerBin } = flaggerBinary();
 const haveFlagger = existsSync(flaggerBin);
 if (!haveFlagger)
   console.warn(

@@ -147,6 +147,29 @@ export function toolsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLEDGE_TOOLS_CACHE ?? join(homedir(), '.cache', 'fledge-tools');
 }
 
+/** The tool versions pinned in scripts/versions.env (`NAME=value` lines). */
+export function pinnedVersions(): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(join(projectRoot, 'scripts', 'versions.env'), 'utf8')
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  ) as Record<string, string>;
+}
+
+/**
+ * The real Flagger controller for side-by-side benches and the switch-over test: $FLEDGE_FLAGGER_BIN, else where
+ * `scripts/install-tools.sh flagger` caches the pinned version (it may not be built: check `existsSync`).
+ */
+export function flaggerBinary(env: NodeJS.ProcessEnv = process.env): { version: string; bin: string } {
+  const version = pinnedVersions().FLAGGER_VERSION ?? '?';
+  return {
+    version,
+    bin: env.FLEDGE_FLAGGER_BIN ?? join(toolsCacheDir(env), `flagger-${version}`, 'flagger'),
+  };
+}
+
 export function loadToolPaths(env: NodeJS.ProcessEnv = process.env): ToolPaths {
   const file = join(toolsCacheDir(env), 'env.sh');
   if (!existsSync(file)) {
