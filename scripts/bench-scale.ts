@@ -49,7 +49,13 @@ import { devStackEnv, flaggerBinary, loadToolPaths, projectRoot } from '../src/d
 import { ensureKwokNodes } from '../src/dev/stack/kube.js';
 import { stackStatus, stackUp } from '../src/dev/stack/stack.js';
 import type { ReleaseResult } from '../src/domain/result.js';
-import { checkRelease, connectClient, submitRelease, type CheckedRelease } from '../src/starter.js';
+import {
+  checkRelease,
+  connectClient,
+  releaseResult,
+  submitRelease,
+  type CheckedRelease,
+} from '../src/starter.js';
 import { replaceDocSection, sampleProcess } from './bench-peer/measure.js';
 import { makeProxyCert, startCountingProxy } from './bench-peer/proxy.js';
 import {
@@ -641,7 +647,9 @@ async function runSize(n: number): Promise<SizeResult> {
           }
           workflowIds.set(name, sub.workflowId);
           fledgeDone.push(
-            (c.workflow.getHandle(sub.workflowId).result() as Promise<ReleaseResult>).then(
+            // As `fledge start --wait`: a release attached while still queued in its lane (e.g. a submission
+            // retried after a deadline) exists only once the lane starts it, so wait for it to exist.
+            releaseResult(c, sub.workflowId).then(
               (result) => void fledgeEnds.set(name, { at: Date.now(), result }),
               (e: unknown) => void fledgeEnds.set(name, { at: Date.now(), error: errText(e) }),
             ),
