@@ -74,6 +74,23 @@ export interface ObservedStatus {
   abMatch?: boolean;
 }
 
+/** A Kubernetes Event the release records on its target (a `recordEvent` effect). */
+export interface ReleaseEventRecord {
+  eventType: 'Normal' | 'Warning';
+  reason: EventReason;
+  message: string;
+}
+
+/**
+ * The Kubernetes Events that directly follow a write in its effect batch (e.g. TrafficWeightUpdated after the route
+ * write), carried by the write's local activity and recorded once the write succeeded: one local activity per tick
+ * instead of two (histories from before the `events-with-writes` patch ran one recordEvent each).
+ */
+export interface EventsAfter {
+  events: ReleaseEventRecord[];
+  observed: ObservedStatus;
+}
+
 export interface NotifyOutcome {
   delivered: string[];
   threads: Record<string, ThreadRef>;
@@ -126,6 +143,13 @@ const guarded =
       return asFailure(e);
     }
   };
+
+/**
+ * Events carried by a write are awaited for at most this long after the write (a write's local activity has 15 s,
+ * and a slow apiserver or a long request-budget queue must never time it out: then it would be re-run); the rest
+ * are still recorded, in the background. They are best effort, as a recordEvent activity is.
+ */
+const eventsAfterWriteWaitMs = 3_000;
 
 /** How often long activities heartbeat (the worker sends at most one heartbeat a second, see worker.ts). */
 const heartbeatEveryMs = 1_000;
@@ -204,6 +228,60 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   const events = deps.kc.makeApiClient(k8s.CoreV1Api);
   const router = (ctx: ReleaseContext): TrafficRouter => deps.routers[ctx.provider];
 
+  /** Creates one Event on the target Deployment; false if it could not be recorded (never throws). */
+  const createEvent = async (ctx: ReleaseContext, e: ReleaseEventRecord): Promise<boolean> => {
+    try {
+      const now = new Date();
+      await deps.budget.call(() =>
+        events.createNamespacedEvent({
+          namespace: ctx.target.namespace,
+          body: {
+            metadata: { generateName: `${ctx.target.name}.`, namespace: ctx.target.namespace },
+            involvedObject: {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: ctx.target.name,
+              namespace: ctx.target.namespace,
+            },
+            type: e.eventType,
+            reason: e.reason,
+            message: e.message,
+            source: { component: 'fledge' },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+            reportingComponent: 'fledge',
+          },
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Records events in order; returns how many were recorded. Never throws. */
+  const createEvents = async (ctx: ReleaseContext, list: ReleaseEventRecord[]): Promise<number> => {
+    let recorded = 0;
+    for (const e of list) if (await createEvent(ctx, e)) recorded += 1;
+    return recorded;
+  };
+
+  /**
+   * The events a write carries (EventsAfter), after the write succeeded: awaited up to eventsAfterWriteWaitMs, then
+   * left to finish in the background. Never throws.
+   */
+  const recordAfterWrite = async (ctx: ReleaseContext, after: EventsAfter | undefined): Promise<void> => {
+    if (!after || after.events.length === 0) return;
+    deps.observer?.observeStatus({ ...ctx.target, ...after.observed });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, eventsAfterWriteWaitMs);
+    });
+    await Promise.race([createEvents(ctx, after.events), waited]);
+    clearTimeout(timer);
+  };
+
   return enforceReleasePolicy(deps.policy, {
     /** Primary Deployment (+HPA), Services and routes at 100% primary; succeeds once the primary is ready. */
     initializeRelease: guarded(
@@ -247,26 +325,33 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       },
     ),
 
-    setRoutes: guarded(async (ctx: ReleaseContext, w: RouteWeights): Promise<RouteWeights> => {
-      const got = await router(ctx).setRoutes(routerTarget(ctx), w);
-      if (
-        got.primaryWeight !== w.primaryWeight ||
-        got.canaryWeight !== w.canaryWeight ||
-        got.mirrorPercent !== w.mirrorPercent ||
-        got.abMatch !== w.abMatch
-      ) {
-        throw ApplicationFailure.create({
-          message: `routes read back ${JSON.stringify(got)} after writing ${JSON.stringify(w)}`,
-          type: failureTypes.routeReadBack,
-        });
-      }
-      return got;
-    }),
+    setRoutes: guarded(
+      async (ctx: ReleaseContext, w: RouteWeights, after?: EventsAfter): Promise<RouteWeights> => {
+        const got = await router(ctx).setRoutes(routerTarget(ctx), w);
+        if (
+          got.primaryWeight !== w.primaryWeight ||
+          got.canaryWeight !== w.canaryWeight ||
+          got.mirrorPercent !== w.mirrorPercent ||
+          got.abMatch !== w.abMatch
+        ) {
+          throw ApplicationFailure.create({
+            message: `routes read back ${JSON.stringify(got)} after writing ${JSON.stringify(w)}`,
+            type: failureTypes.routeReadBack,
+          });
+        }
+        await recordAfterWrite(ctx, after);
+        return got;
+      },
+    ),
 
-    scaleCanary: guarded(async (ctx: ReleaseContext, to: 'up' | 'zero'): Promise<number> => {
-      if (to === 'up') await deps.workloads.setCanaryImages(ctx.target, ctx.newImages);
-      return deps.workloads.scaleCanary(ctx.target, to);
-    }),
+    scaleCanary: guarded(
+      async (ctx: ReleaseContext, to: 'up' | 'zero', after?: EventsAfter): Promise<number> => {
+        if (to === 'up') await deps.workloads.setCanaryImages(ctx.target, ctx.newImages);
+        const replicas = await deps.workloads.scaleCanary(ctx.target, to);
+        await recordAfterWrite(ctx, after);
+        return replicas;
+      },
+    ),
 
     checkReadiness: guarded(
       async (
@@ -491,41 +576,19 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return Promise.resolve();
     },
 
-    /** Best-effort Kubernetes Event on the target Deployment. */
+    /**
+     * Best-effort Kubernetes Event on the target Deployment; `more`: the events that directly follow it in the
+     * effect batch, recorded in the same local activity (`events-with-writes` patch). True if all were recorded.
+     */
     recordEvent: async (
       ctx: ReleaseContext,
-      e: { eventType: 'Normal' | 'Warning'; reason: EventReason; message: string },
+      e: ReleaseEventRecord,
       observed?: ObservedStatus,
+      more?: ReleaseEventRecord[],
     ): Promise<boolean> => {
       if (observed) deps.observer?.observeStatus({ ...ctx.target, ...observed });
-      try {
-        const now = new Date();
-        await deps.budget.call(() =>
-          events.createNamespacedEvent({
-            namespace: ctx.target.namespace,
-            body: {
-              metadata: { generateName: `${ctx.target.name}.`, namespace: ctx.target.namespace },
-              involvedObject: {
-                apiVersion: 'apps/v1',
-                kind: 'Deployment',
-                name: ctx.target.name,
-                namespace: ctx.target.namespace,
-              },
-              type: e.eventType,
-              reason: e.reason,
-              message: e.message,
-              source: { component: 'fledge' },
-              firstTimestamp: now,
-              lastTimestamp: now,
-              count: 1,
-              reportingComponent: 'fledge',
-            },
-          }),
-        );
-        return true;
-      } catch {
-        return false;
-      }
+      const list = [e, ...(more ?? [])];
+      return (await createEvents(ctx, list)) === list.length;
     },
   });
 }

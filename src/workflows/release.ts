@@ -23,7 +23,13 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { NotifyRequest, ObservedStatus, ReleaseActivities } from '../activities/release.js';
+import type {
+  EventsAfter,
+  NotifyRequest,
+  ObservedStatus,
+  ReleaseActivities,
+  ReleaseEventRecord,
+} from '../activities/release.js';
 import type { IdentityActivities } from '../activities/identity.js';
 import type { IdentityVerdict } from '../integrations/identity/verify.js';
 import { checkIdentityTokenShape } from '../domain/approvers.js';
@@ -108,6 +114,11 @@ const local = proxyLocalActivities<ReleaseActivities>(k8sWrite);
  * activity, strict text checks of operator messages (also for signals), and updates the core rejects fail.
  */
 const verifiedApproversPatch = 'verified-approvers';
+/**
+ * Patch: the Kubernetes Events that directly follow a write in an effect batch ride with the write's local activity,
+ * and a run of consecutive events is one local activity — one local activity per steady tick instead of two.
+ */
+const eventsWithWritesPatch = 'events-with-writes';
 /** Patch: closed gates are watched during waits (plan.gatePollMs: one pollGate activity per wait). */
 const gatePollPatch = 'gate-poll-watch';
 /** The failure type of an operator update the release rejected after validation (e.g. its identity token). */
@@ -369,15 +380,43 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     return t;
   };
 
+  /** The `recordEvent` effects from `from` on, up to the first other effect. */
+  const eventRun = (effects: Effect[], from: number): EventRecordEffect[] => {
+    const run: EventRecordEffect[] = [];
+    for (let i = from; i < effects.length; i++) {
+      const e = effects[i];
+      if (e?.type !== 'recordEvent') break;
+      run.push(e);
+    }
+    return run;
+  };
+  const eventRecord = (e: EventRecordEffect): ReleaseEventRecord => ({
+    eventType: e.eventType,
+    reason: e.reason,
+    message: e.message,
+  });
+  /**
+   * The events that follow effects[index] and ride with it (events-with-writes): the run of events after a write, or
+   * after a first event. Histories from before the patch ran one local activity per event.
+   */
+  const riders = (effects: Effect[], index: number): EventRecordEffect[] => {
+    const run = eventRun(effects, index + 1);
+    return run.length > 0 && patched(eventsWithWritesPatch) ? run : [];
+  };
+
   const runEffects = async (effects: Effect[]): Promise<ReleaseEvent | undefined> => {
-    for (const [index, e] of effects.entries()) {
+    for (let index = 0; index < effects.length; index++) {
+      const e = effects[index] as Effect;
       try {
         switch (e.type) {
-          case 'setRoutes':
+          case 'setRoutes': {
+            const ride = riders(effects, index);
+            const after: [] | [EventsAfter] =
+              ride.length > 0 ? [{ events: ride.map(eventRecord), observed: observed() }] : [];
             await local.setRoutes.executeWithOptions(
               {
                 ...k8sWrite,
-                summary: `route ${e.primaryWeight}/${e.canaryWeight}${e.mirrorPercent !== null ? ` mirror ${e.mirrorPercent}%` : ''}${e.abMatch ? ' +match' : ''}`,
+                summary: `route ${e.primaryWeight}/${e.canaryWeight}${e.mirrorPercent !== null ? ` mirror ${e.mirrorPercent}%` : ''}${e.abMatch ? ' +match' : ''}${eventsSummary(ride)}`,
               },
               [
                 ctx,
@@ -387,21 +426,29 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
                   mirrorPercent: e.mirrorPercent,
                   abMatch: e.abMatch,
                 },
+                ...after,
               ],
             );
+            index += ride.length;
             break;
-          case 'scaleCanary':
+          }
+          case 'scaleCanary': {
+            const ride = riders(effects, index);
+            const after: [] | [EventsAfter] =
+              ride.length > 0 ? [{ events: ride.map(eventRecord), observed: observed() }] : [];
             await local.scaleCanary.executeWithOptions(
               {
                 ...k8sWrite,
                 summary:
-                  e.to === 'up'
+                  (e.to === 'up'
                     ? `canary: ${Object.values(ctx.newImages).join(', ')}, scale up`
-                    : 'canary: scale to zero',
+                    : 'canary: scale to zero') + eventsSummary(ride),
               },
-              [ctx, e.to],
+              [ctx, e.to, ...after],
             );
+            index += ride.length;
             break;
+          }
           case 'notify': {
             // Webhook-failure alerts came with a later version: histories from before it never had them.
             if (e.kind === 'webhook-failed' && !patched('notify-webhook-failures')) break;
@@ -418,11 +465,21 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
             if (r && !Array.isArray(r) && r.threads) Object.assign(threads, r.threads);
             break;
           }
-          case 'recordEvent':
+          case 'recordEvent': {
+            const ride = riders(effects, index);
+            const more: [] | [ReleaseEventRecord[]] = ride.length > 0 ? [ride.map(eventRecord)] : [];
             await local.recordEvent
-              .executeWithOptions({ ...bestEffort, summary: `event ${e.reason}` }, [ctx, e, observed()])
+              .executeWithOptions(
+                {
+                  ...bestEffort,
+                  summary: `event ${[e, ...ride].map((x) => x.reason).join(', ')}`,
+                },
+                [ctx, e, observed(), ...more],
+              )
               .catch((err: unknown) => log.warn('recordEvent failed', { err: String(err) }));
+            index += ride.length;
             break;
+          }
         }
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -436,6 +493,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         };
         // The batch's announcements still go out (they never throw): a retry re-applies only the routes/scale, so
         // skipping them lost them for good — e.g. a release that gave up left its Slack thread at "progressing".
+        // (Events that rode with the failed write were not recorded: they are among them.)
         const rest = effects.slice(index + 1).filter((x) => x.type === 'notify' || x.type === 'recordEvent');
         if (rest.length > 0 && patched('announce-after-failed-write')) await runEffects(rest);
         return failed;
@@ -736,6 +794,13 @@ function withoutGatePolling(plan: ReleasePlan): ReleasePlan {
   if (plan.gatePollMs === undefined) return plan;
   const { gatePollMs: _dropped, ...rest } = plan;
   return rest;
+}
+
+type EventRecordEffect = Extract<Effect, { type: 'recordEvent' }>;
+
+/** The local activity's summary suffix naming the events that ride with it. */
+function eventsSummary(ride: EventRecordEffect[]): string {
+  return ride.length > 0 ? ` + event ${ride.map((x) => x.reason).join(', ')}` : '';
 }
 
 /** Sleeps `ms` with a summary (visible in the Web UI timeline); returns false if `interrupt` became true first. */

@@ -67,6 +67,10 @@ export class FakeReleaseActivities {
     const record = (call: FakeCall): void => {
       this.calls.push(call);
     };
+    // Events that ride with a write or with a first event (events-with-writes) are recorded as the calls they were.
+    const recordEvents = (workflowId: string, events: Array<{ reason: EventReason }> | undefined): void => {
+      for (const e of events ?? []) record({ workflowId, activity: 'recordEvent', reason: e.reason });
+    };
     const analysisCount = new Map<string, number>();
     let threads = 0;
     this.activities = {
@@ -74,7 +78,7 @@ export class FakeReleaseActivities {
         record({ workflowId: ctx.workflowId, activity: 'initializeRelease' });
         return { primaryCreated: false, primaryImages: { podinfo: 'ghcr.io/stefanprodan/podinfo:6.5.0' } };
       },
-      setRoutes: async (ctx, w) => {
+      setRoutes: async (ctx, w, after) => {
         record({
           workflowId: ctx.workflowId,
           activity: 'setRoutes',
@@ -83,10 +87,12 @@ export class FakeReleaseActivities {
           mirror: w.mirrorPercent,
           abMatch: w.abMatch,
         });
+        recordEvents(ctx.workflowId, after?.events);
         return w;
       },
-      scaleCanary: async (ctx, to) => {
+      scaleCanary: async (ctx, to, after) => {
         record({ workflowId: ctx.workflowId, activity: 'scaleCanary', to });
+        recordEvents(ctx.workflowId, after?.events);
         return to === 'up' ? 1 : 0;
       },
       checkReadiness: async (ctx, workload) => {
@@ -130,8 +136,8 @@ export class FakeReleaseActivities {
       recordOutcome: async (ctx, r) => {
         record({ workflowId: ctx.workflowId, activity: 'recordOutcome', outcome: r.outcome });
       },
-      recordEvent: async (ctx, e) => {
-        record({ workflowId: ctx.workflowId, activity: 'recordEvent', reason: e.reason });
+      recordEvent: async (ctx, e, _observed, more) => {
+        recordEvents(ctx.workflowId, [e, ...(more ?? [])]);
         return true;
       },
     };

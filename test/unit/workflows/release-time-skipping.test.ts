@@ -434,6 +434,49 @@ describe('release workflow on the time-skipping server', () => {
     });
   }, 60_000);
 
+  it('a steady tick runs one local activity: the route write carries its event; every event is still recorded, in order', async () => {
+    const fake = new FakeReleaseActivities();
+    await withWorker(fake, async (taskQueue) => {
+      const h = await startRelease(taskQueue, 'ts-events');
+      const id = h.workflowId;
+      const result: ReleaseResult = await h.result();
+      expect(result.outcome).toBe('Promoted');
+      const events = (await h.fetchHistory()).events ?? [];
+      // Local activities are markers; their summaries say what each ran (the Web UI shows them).
+      const summaryOf = (e: (typeof events)[number]): string => {
+        const data = e.userMetadata?.summary?.data;
+        return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '';
+      };
+      const timeline = events.flatMap((e) =>
+        e.timerFiredEventAttributes
+          ? ['timer']
+          : e.markerRecordedEventAttributes && summaryOf(e)
+            ? [summaryOf(e)]
+            : [],
+      );
+      const routeWrites = timeline.filter((x) => x.startsWith('route '));
+      expect(routeWrites).toEqual([
+        'route 75/25 + event TrafficWeightUpdated',
+        'route 50/50 + event TrafficWeightUpdated',
+        'route 100/0 + event TrafficWeightUpdated',
+      ]);
+      // No event ran as a local activity of its own right after a write or another event of the same batch.
+      expect(timeline).not.toContain('event TrafficWeightUpdated');
+      expect(timeline).toContain('event Progressing, PreRolloutPassed');
+      expect(timeline).toContain('canary: scale to zero + event PromotionCompleted');
+      // The tick that moved traffic to 50/50: the timer, the analysis (a regular activity: no marker), ONE write.
+      const tick = timeline.indexOf('route 50/50 + event TrafficWeightUpdated');
+      expect(timeline[tick - 1]).toBe('timer');
+      // Every event the release decided on was recorded, in the order decided (the fake records riders as calls).
+      const reasons = fake.of(id, 'recordEvent').map((c) => c.reason);
+      expect(reasons.filter((r) => r === 'TrafficWeightUpdated')).toHaveLength(3);
+      expect(reasons[0]).toBe('ReleaseStarted');
+      expect(reasons.at(-1)).toBe('PromotionCompleted');
+      const ridden = timeline.filter((x) => x.includes('+ event ')).length;
+      expect(ridden).toBeGreaterThanOrEqual(4); // the three route writes and the canary's scale-up
+    });
+  }, 30_000);
+
   it('cancelling the workflow runs the cleanup: traffic to the primary, canary scaled down', async () => {
     const fake = new FakeReleaseActivities();
     await withWorker(fake, async (taskQueue) => {
