@@ -103,7 +103,8 @@ export const failureTypes = {
   kubernetes: 'KubernetesError',
 } as const;
 
-function routerTarget(ctx: ReleaseContext): RouterTarget {
+/** The router's view of a release: where its routes live and what they match (also used by tests). */
+export function routerTarget(ctx: ReleaseContext): RouterTarget {
   return {
     namespace: ctx.target.namespace,
     service: ctx.service.name,

@@ -10,6 +10,7 @@ import { createGatewayApiRouter } from '../../src/integrations/traffic/gateway-a
 import { createIstioRouter } from '../../src/integrations/traffic/istio.js';
 import { createRequestBudget } from '../../src/integrations/kubernetes/budget.js';
 import type { RouterTarget } from '../../src/integrations/traffic/router.js';
+import { routerTarget } from '../../src/activities/release.js';
 import type { ReleaseContext } from '../../src/domain/context.js';
 import { checkRelease, releaseInputFor } from '../../src/starter.js';
 import { kube, withNamespace, type KubeClients } from '../support/stack.js';
@@ -42,16 +43,7 @@ function target(file: string, edit: (yaml: string) => string = (y) => y): Router
   );
   const yaml = `${edit(text(file))}${unique.map((t) => `---\n${JSON.stringify(t)}\n`).join('')}`;
   const checked = checkRelease({ yaml, images, defaultProvider: undefined });
-  const ctx = releaseInputFor(checked, images, 'it').ctx as ReleaseContext;
-  return {
-    namespace: ctx.target.namespace,
-    service: ctx.service.name,
-    port: ctx.service.port,
-    hosts: ctx.service.hosts,
-    gateways: ctx.service.gateways,
-    match: ctx.service.match as RouterTarget['match'],
-    options: ctx.service.options,
-  };
+  return routerTarget(releaseInputFor(checked, images, 'it').ctx as ReleaseContext);
 }
 
 const get = async <T>(group: string, plural: string, name: string): Promise<T> =>

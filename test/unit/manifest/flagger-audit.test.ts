@@ -27,6 +27,7 @@ import {
 } from '../../../src/integrations/traffic/istio/router.js';
 import type { RouteWeights, RouterTarget } from '../../../src/integrations/traffic/router.js';
 import type { ReleaseContext } from '../../../src/domain/context.js';
+import { routerTarget } from '../../../src/activities/release.js';
 import { runCli } from '../../../src/cli/program.js';
 import { jsonNotices, startJson } from '../../../src/cli/start.js';
 
@@ -50,18 +51,9 @@ const lookup: ClusterLookup = () => async (refs) => {
 const check = (yaml: string): Promise<CheckedRelease> =>
   checkReleaseResolving({ yaml, images, lookup, defaultProvider: undefined });
 
-/** The RouterTarget the worker builds from the release context (src/activities/release.ts routerTarget). */
+/** The RouterTarget the worker builds from the release context. */
 function targetOf(checked: CheckedRelease): RouterTarget {
-  const ctx: ReleaseContext = releaseInputFor(checked, images, 'test').ctx as ReleaseContext;
-  return {
-    namespace: ctx.target.namespace,
-    service: ctx.service.name,
-    port: ctx.service.port,
-    hosts: ctx.service.hosts,
-    gateways: ctx.service.gateways,
-    match: ctx.service.match as RouterTarget['match'],
-    options: ctx.service.options,
-  };
+  return routerTarget(releaseInputFor(checked, images, 'test').ctx as ReleaseContext);
 }
 
 const weights = (canaryWeight: number, extra: Partial<RouteWeights> = {}): RouteWeights => ({
