@@ -38,6 +38,12 @@ const patternList = (setting: string) =>
     .optional();
 
 /** Every environment variable the configuration reads through its schema (the README's worker table lists them). */
+/** A worker slot count: a whole number from 2 to 10000. */
+const slotCount = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .refine((v) => Number(v) >= 2 && Number(v) <= 10_000, 'must be from 2 to 10000');
+
 export const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
@@ -48,6 +54,9 @@ export const envSchema = z.object({
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   FLEDGE_TASK_QUEUE: z.string().min(1).default('fledge'),
+  // Worker slots (src/worker-concurrency.ts).
+  FLEDGE_MAX_WORKFLOW_TASKS: slotCount.optional(),
+  FLEDGE_MAX_LOCAL_ACTIVITIES: slotCount.optional(),
   FLEDGE_PROMETHEUS_URL: z.string().url().optional(),
   FLEDGE_WEB_UI_URL: z.string().url().optional(),
   KUBECONFIG: z.string().min(1).optional(),

@@ -22,6 +22,7 @@ import { connectionOptions, loadFledgeConfig, loadWorkerConfig, type FledgeConfi
 import { loadKubeConfig } from './integrations/kubernetes/client.js';
 import { createRouters } from './integrations/traffic/routers.js';
 import { budgetFromEnv, type RequestBudget } from './integrations/kubernetes/budget.js';
+import { workerConcurrencyFromEnv } from './worker-concurrency.js';
 import { createWorkloadController } from './integrations/kubernetes/workloads.js';
 import { createMetricsProvider } from './integrations/metrics/providers.js';
 import { createSecretSource } from './integrations/secrets.js';
@@ -153,6 +154,9 @@ export async function createFledgeWorker(
     // back up to 80% of the heartbeat timeout), since an activity learns it is cancelled (an operator acting now)
     // from a heartbeat's response.
     maxHeartbeatThrottleInterval: '1 second',
+    // Workflow-task and local-activity slots (src/worker-concurrency.ts): above the SDK's 40 / 100, because a
+    // workflow task holds its slot while its local activities wait on the apiserver.
+    ...workerConcurrencyFromEnv(process.env),
     ...(dataConverter ? { dataConverter } : {}),
     ...(deps.extension ? { workflowsPath: deps.extension.workflowsPath } : workflowSource()),
   });

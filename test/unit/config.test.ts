@@ -26,6 +26,7 @@ import {
 import { demoExtension, devWorkerConfig } from '../../src/dev/worker.js';
 import * as devWorkflows from '../../src/dev/workflows.js';
 import * as productionWorkflows from '../../src/workflows/index.js';
+import { workerConcurrencyFromEnv } from '../../src/worker-concurrency.js';
 
 /** No ~/.kube/config, not in a pod. */
 const noKube: KubeAccessProbe = { exists: () => false, home: '/nonexistent-home' };
@@ -279,4 +280,31 @@ describe('the commands, as processes', () => {
       "fledge: TEMPORAL_ADDRESS is not set: using the embedded dev stack's Temporal at 127.0.0.1:28467 (namespace default)",
     );
   }, 60_000);
+});
+
+describe('worker slots (FLEDGE_MAX_WORKFLOW_TASKS, FLEDGE_MAX_LOCAL_ACTIVITIES)', () => {
+  it('default above the SDK’s 40 / 100, because a workflow task holds its slot during its local activities', () => {
+    expect(workerConcurrencyFromEnv({})).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 200,
+      maxConcurrentLocalActivityExecutions: 200,
+    });
+    expect(
+      workerConcurrencyFromEnv({ FLEDGE_MAX_WORKFLOW_TASKS: '500', FLEDGE_MAX_LOCAL_ACTIVITIES: '50' }),
+    ).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 500,
+      maxConcurrentLocalActivityExecutions: 50,
+    });
+  });
+
+  it.each([
+    ['FLEDGE_MAX_WORKFLOW_TASKS', '1', 'must be from 2 to 10000'],
+    ['FLEDGE_MAX_WORKFLOW_TASKS', 'lots', 'must be a whole number'],
+    ['FLEDGE_MAX_LOCAL_ACTIVITIES', '20000', 'must be from 2 to 10000'],
+    ['FLEDGE_MAX_LOCAL_ACTIVITIES', '2.5', 'must be a whole number'],
+  ])('%s=%s is refused at start-up, naming the setting', (name, value, reason) => {
+    expect(() => loadWorkerConfig({ ...production, [name]: value }, { defaults: null })).toThrow(
+      `${name}: ${reason}`,
+    );
+    expect(() => workerConcurrencyFromEnv({ [name]: value })).toThrow(name);
+  });
 });
