@@ -403,6 +403,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const run = eventRun(effects, index + 1);
     return run.length > 0 && patched(eventsWithWritesPatch) ? run : [];
   };
+  /** The write activity's optional last argument: its riders, or nothing (the argument list of older histories). */
+  const afterArg = (ride: EventRecordEffect[]): [] | [EventsAfter] =>
+    ride.length > 0 ? [{ events: ride.map(eventRecord), observed: observed() }] : [];
 
   const runEffects = async (effects: Effect[]): Promise<ReleaseEvent | undefined> => {
     for (let index = 0; index < effects.length; index++) {
@@ -411,8 +414,6 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         switch (e.type) {
           case 'setRoutes': {
             const ride = riders(effects, index);
-            const after: [] | [EventsAfter] =
-              ride.length > 0 ? [{ events: ride.map(eventRecord), observed: observed() }] : [];
             await local.setRoutes.executeWithOptions(
               {
                 ...k8sWrite,
@@ -426,7 +427,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
                   mirrorPercent: e.mirrorPercent,
                   abMatch: e.abMatch,
                 },
-                ...after,
+                ...afterArg(ride),
               ],
             );
             index += ride.length;
@@ -434,8 +435,6 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           }
           case 'scaleCanary': {
             const ride = riders(effects, index);
-            const after: [] | [EventsAfter] =
-              ride.length > 0 ? [{ events: ride.map(eventRecord), observed: observed() }] : [];
             await local.scaleCanary.executeWithOptions(
               {
                 ...k8sWrite,
@@ -444,7 +443,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
                     ? `canary: ${Object.values(ctx.newImages).join(', ')}, scale up`
                     : 'canary: scale to zero') + eventsSummary(ride),
               },
-              [ctx, e.to, ...after],
+              [ctx, e.to, ...afterArg(ride)],
             );
             index += ride.length;
             break;
