@@ -28,6 +28,9 @@
 //   CPU / RSS     utime+stime of /proc over the release window and peak VmRSS sampled every second: the worker(s),
 //                 the Temporal dev server (shared), Flagger; the rig's apiserver, etcd, mesh-sim and Prometheus too.
 //   requests/s    per counting proxy: mean over the release window and the busiest 10 s.
+//   submissions   Fledge: how long the N submissions took (the moment of release → the last one accepted).
+//   task timeouts Fledge: workflow tasks of the releases that timed out (WorkflowTaskTimedOut in the histories), in
+//                 how many releases, and the longest stall from a timeout to the next completed workflow task.
 //   workers 2     each worker's share of workflow tasks, activities and local activities (history identities).
 // A side "breaks" at an N when a release ends Failed, an outcome disagrees with the cluster, a controller process
 // dies, or the side has not finished within the deadline (--timeout minutes, default 10 + N/25); that side is not
@@ -65,6 +68,7 @@ import {
   percentile,
   requestRates,
   workShare,
+  workflowTaskTimeouts,
   type HistoryEventLike,
 } from './bench-scale/stats.js';
 import { args, option } from './lib/options.js';
@@ -337,6 +341,20 @@ if (!stackMetrics) {
     await sleep(500);
   }
   log(`metrics rig: mesh-sim :${meshPort}, Prometheus ${prometheusUrl} (scrape ${scrapeInterval})`);
+  // The stack's own simulator and Prometheus serve neither controller now, yet kept working through the run (its
+  // simulator alone ~15 % of a core at N = 1,000, in no figure): paused until the bench exits (`dev up` resumes them
+  // too, should the bench be killed).
+  const paused = [pidOf('mesh-sim'), pidOf('prometheus')].filter((p): p is number => p !== undefined);
+  const signalAll = (sig: NodeJS.Signals): void => {
+    for (const pid of paused)
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone already
+      }
+  };
+  signalAll('SIGSTOP');
+  process.on('exit', () => signalAll('SIGCONT'));
 }
 
 // ── targets ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -470,6 +488,10 @@ interface SideResult {
   setupS?: number;
   /** Fledge: submissions that errored and were sent again (CI's retry; a started release is attached to). */
   submitErrors?: string[];
+  /** Fledge: seconds from the moment of release until the last submission was accepted. */
+  submitS?: number;
+  /** Fledge: workflow tasks of the releases that timed out, in how many releases, and the longest stall. */
+  workflowTaskTimeouts?: { timedOut: number; releases: number; longestStallS: number };
 }
 interface SizeResult {
   n: number;
@@ -661,7 +683,8 @@ async function runSize(n: number): Promise<SizeResult> {
     );
   }
   await Promise.all(subs);
-  log(`N=${n}: released in ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting for the ends`);
+  const submitS = (Date.now() - t0) / 1000;
+  log(`N=${n}: released in ${submitS.toFixed(1)} s; waiting for the ends`);
 
   // Wait for both sides.
   const deadline = t0 + (Number(timeoutMin) > 0 ? Number(timeoutMin) : 10 + n / 25) * 60_000;
@@ -740,11 +763,18 @@ async function runSize(n: number): Promise<SizeResult> {
     // Histories: tick lateness and, with two workers, who did the work.
     const lateness: number[] = [];
     const shares = new Map<string, { workflowTasks: number; activities: number; localActivities: number }>();
+    const wftTimeouts = { timedOut: 0, releases: 0, longestStallS: 0 };
     await pool([...workflowIds.values()], 8, async (wid) => {
       try {
         const h = await c.workflow.getHandle(wid).fetchHistory();
         const events = (h.events ?? []) as unknown as HistoryEventLike[];
         lateness.push(...fledgeTickLateness(events));
+        const to = workflowTaskTimeouts(events);
+        if (to.timedOut > 0) {
+          wftTimeouts.timedOut += to.timedOut;
+          wftTimeouts.releases++;
+          wftTimeouts.longestStallS = Math.max(wftTimeouts.longestStallS, to.longestStallMs / 1000);
+        }
         for (const [who, v] of workShare(events)) {
           const s = shares.get(who) ?? { workflowTasks: 0, activities: 0, localActivities: 0 };
           s.workflowTasks += v.workflowTasks;
@@ -793,6 +823,8 @@ async function runSize(n: number): Promise<SizeResult> {
                   : null,
       ...(shares.size > 0 ? { shares: Object.fromEntries(shares) } : {}),
       submitErrors,
+      submitS,
+      workflowTaskTimeouts: wftTimeouts,
       failures: failures.slice(0, 40),
       setupS,
     });
@@ -981,6 +1013,11 @@ const noteLines = sizesRun.flatMap((r) => [
   ...r.sides.flatMap((s) => [
     ...s.disagrees.slice(0, 10).map((x) => `N=${r.n} ${s.side} disagrees: ${x}`),
     ...(s.failures ?? []).slice(0, 10).map((x) => `N=${r.n} ${s.side}: ${x}`),
+    ...(s.side === 'fledge' && s.submitS !== undefined
+      ? [
+          `N=${r.n} fledge: the ${r.n} submissions took ${f(s.submitS, 0)} s; ${s.workflowTaskTimeouts?.timedOut ?? 0} workflow task(s) of ${s.workflowTaskTimeouts?.releases ?? 0} release(s) timed out (longest stall ${f(s.workflowTaskTimeouts?.longestStallS ?? 0, 0)} s)`,
+        ]
+      : []),
     ...(s.submitErrors?.length
       ? [
           `N=${r.n} ${s.side}: ${s.submitErrors.length} submission(s) errored and were sent again: ${s.submitErrors.slice(0, 3).join('; ')}`,

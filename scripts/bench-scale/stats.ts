@@ -21,6 +21,7 @@ export interface HistoryEventLike {
   activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; identity?: string | null } | null;
   workflowTaskCompletedEventAttributes?: { identity?: string | null } | null;
   markerRecordedEventAttributes?: { markerName?: string | null } | null;
+  workflowTaskTimedOutEventAttributes?: object | null;
 }
 
 const durMs = (d: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
@@ -56,6 +57,31 @@ export function fledgeTickLateness(events: readonly HistoryEventLike[]): number[
     }
   }
   return out;
+}
+
+/**
+ * Workflow tasks of one history that timed out (the worker did not answer within the task's timeout), and the
+ * longest stall they caused: from a timeout to the next completed workflow task, in ms. The history keeps only
+ * the first timed-out attempt of a run of them (later attempts are transient), so a stall spans the attempts in
+ * between and the server's backoff before each.
+ */
+export function workflowTaskTimeouts(events: readonly HistoryEventLike[]): {
+  timedOut: number;
+  longestStallMs: number;
+} {
+  let timedOut = 0;
+  let longestStallMs = 0;
+  let since: number | undefined;
+  for (const e of events) {
+    if (e.workflowTaskTimedOutEventAttributes) {
+      timedOut++;
+      since ??= eventMs(e);
+    } else if (e.workflowTaskCompletedEventAttributes && since !== undefined) {
+      longestStallMs = Math.max(longestStallMs, eventMs(e) - since);
+      since = undefined;
+    }
+  }
+  return { timedOut, longestStallMs };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   percentile,
   requestRates,
   workShare,
+  workflowTaskTimeouts,
   type HistoryEventLike,
 } from '../../scripts/bench-scale/stats.js';
 import { kwokNodesFor, kwokPodsPerNode } from '../../src/dev/stack/kube.js';
@@ -102,6 +103,21 @@ describe('workShare', () => {
       w1: { workflowTasks: 2, activities: 0, localActivities: 2 },
       w2: { workflowTasks: 1, activities: 1, localActivities: 1 },
     });
+  });
+});
+
+describe('workflowTaskTimeouts', () => {
+  it('counts timed-out workflow tasks and measures the longest stall to the next completed task', () => {
+    const events: HistoryEventLike[] = [
+      { eventTime: at(1_000), workflowTaskCompletedEventAttributes: {} },
+      { eventTime: at(40_000), workflowTaskTimedOutEventAttributes: {} },
+      { eventTime: at(50_000), workflowTaskCompletedEventAttributes: {} },
+      { eventTime: at(60_000), workflowTaskTimedOutEventAttributes: {} },
+      { eventTime: at(90_000), workflowTaskTimedOutEventAttributes: {} },
+      { eventTime: at(200_000), workflowTaskCompletedEventAttributes: {} },
+    ];
+    expect(workflowTaskTimeouts(events)).toEqual({ timedOut: 3, longestStallMs: 140_000 });
+    expect(workflowTaskTimeouts(events.slice(0, 1))).toEqual({ timedOut: 0, longestStallMs: 0 });
   });
 });
 

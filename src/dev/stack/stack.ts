@@ -302,9 +302,19 @@ const chains: ComponentName[][] = [
   ['prometheus', 'fake-slack', 'webhook-service'],
 ];
 
+function resume(pid: number): void {
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // not ours to signal, or gone: the health check decides
+  }
+}
+
 async function ensureComponent(comp: Component, ctx: Ctx): Promise<void> {
   const t0 = Date.now();
   const existing = readPid(ctx.cfg.runDir, comp.name);
+  // A component a benchmark paused (SIGSTOP) and could not resume (it was killed) runs on again.
+  if (existing && isOurProcess(existing)) resume(existing.pid);
   if (existing && isOurProcess(existing) && (await comp.healthy(ctx))) {
     await comp.afterStart?.(ctx);
     ctx.log(`  ${comp.name.padEnd(24)} already running (pid ${existing.pid})`);
