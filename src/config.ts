@@ -18,6 +18,7 @@ import {
 import { parseOutboundAllow, type OutboundSettings } from './integrations/outbound.js';
 import { identitySettingsFromEnv, type IdentitySettings } from './integrations/identity/settings.js';
 import { routerNames, type RouterProvider } from './integrations/traffic/manifests.js';
+import { workerConcurrency, type WorkerConcurrency } from './worker-concurrency.js';
 
 /**
  * The default router of a Canary without `spec.provider` (Flagger's `-mesh-provider`): a registered router name.
@@ -37,13 +38,13 @@ const patternList = (setting: string) =>
     })
     .optional();
 
-/** Every environment variable the configuration reads through its schema (the README's worker table lists them). */
 /** A worker slot count: a whole number from 2 to 10000. */
 const slotCount = z
   .string()
   .regex(/^\d+$/, 'must be a whole number')
   .refine((v) => Number(v) >= 2 && Number(v) <= 10_000, 'must be from 2 to 10000');
 
+/** Every environment variable the configuration reads through its schema (the README's worker table lists them). */
 export const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
@@ -114,6 +115,11 @@ export interface FledgeConfig {
    * their endpoint), Slack user map, approver groups. Absent (a hand-built config): none — actors are self-declared.
    */
   identity?: IdentitySettings;
+  /**
+   * FLEDGE_MAX_WORKFLOW_TASKS / FLEDGE_MAX_LOCAL_ACTIVITIES: the worker's slots (src/worker-concurrency.ts). Absent (a
+   * hand-built config): the defaults.
+   */
+  slots?: WorkerConcurrency;
   /**
    * FLEDGE_CLUSTER_MODE=true: the worker also runs cluster mode (Canary objects in the cluster are the source of
    * releases; src/cluster/controller.ts). Default false.
@@ -310,6 +316,7 @@ export function loadFledgeConfig(
       ...(tls ? { tls } : {}),
     },
     taskQueue: e.FLEDGE_TASK_QUEUE,
+    slots: workerConcurrency(e),
     prometheusUrl: e.FLEDGE_PROMETHEUS_URL ?? defaults?.prometheusUrl ?? '',
     // The Temporal UI server's own default address.
     webUiUrl: e.FLEDGE_WEB_UI_URL ?? defaults?.webUiUrl ?? 'http://localhost:8080',

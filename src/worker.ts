@@ -22,7 +22,7 @@ import { connectionOptions, loadFledgeConfig, loadWorkerConfig, type FledgeConfi
 import { loadKubeConfig } from './integrations/kubernetes/client.js';
 import { createRouters } from './integrations/traffic/routers.js';
 import { budgetFromEnv, type RequestBudget } from './integrations/kubernetes/budget.js';
-import { workerConcurrencyFromEnv } from './worker-concurrency.js';
+import { defaultWorkerConcurrency } from './worker-concurrency.js';
 import { createWorkloadController } from './integrations/kubernetes/workloads.js';
 import { createMetricsProvider } from './integrations/metrics/providers.js';
 import { createSecretSource } from './integrations/secrets.js';
@@ -156,7 +156,7 @@ export async function createFledgeWorker(
     maxHeartbeatThrottleInterval: '1 second',
     // Workflow-task and local-activity slots (src/worker-concurrency.ts): above the SDK's 40 / 100, because a
     // workflow task holds its slot while its local activities wait on the apiserver.
-    ...workerConcurrencyFromEnv(process.env),
+    ...(cfg.slots ?? defaultWorkerConcurrency),
     ...(dataConverter ? { dataConverter } : {}),
     ...(deps.extension ? { workflowsPath: deps.extension.workflowsPath } : workflowSource()),
   });

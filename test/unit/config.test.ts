@@ -26,7 +26,6 @@ import {
 import { demoExtension, devWorkerConfig } from '../../src/dev/worker.js';
 import * as devWorkflows from '../../src/dev/workflows.js';
 import * as productionWorkflows from '../../src/workflows/index.js';
-import { workerConcurrencyFromEnv } from '../../src/worker-concurrency.js';
 
 /** No ~/.kube/config, not in a pod. */
 const noKube: KubeAccessProbe = { exists: () => false, home: '/nonexistent-home' };
@@ -284,12 +283,15 @@ describe('the commands, as processes', () => {
 
 describe('worker slots (FLEDGE_MAX_WORKFLOW_TASKS, FLEDGE_MAX_LOCAL_ACTIVITIES)', () => {
   it('default above the SDK’s 40 / 100, because a workflow task holds its slot during its local activities', () => {
-    expect(workerConcurrencyFromEnv({})).toEqual({
+    expect(loadWorkerConfig(production, { defaults: null }).slots).toEqual({
       maxConcurrentWorkflowTaskExecutions: 200,
       maxConcurrentLocalActivityExecutions: 200,
     });
     expect(
-      workerConcurrencyFromEnv({ FLEDGE_MAX_WORKFLOW_TASKS: '500', FLEDGE_MAX_LOCAL_ACTIVITIES: '50' }),
+      loadWorkerConfig(
+        { ...production, FLEDGE_MAX_WORKFLOW_TASKS: '500', FLEDGE_MAX_LOCAL_ACTIVITIES: '50' },
+        { defaults: null },
+      ).slots,
     ).toEqual({
       maxConcurrentWorkflowTaskExecutions: 500,
       maxConcurrentLocalActivityExecutions: 50,
@@ -305,6 +307,5 @@ describe('worker slots (FLEDGE_MAX_WORKFLOW_TASKS, FLEDGE_MAX_LOCAL_ACTIVITIES)'
     expect(() => loadWorkerConfig({ ...production, [name]: value }, { defaults: null })).toThrow(
       `${name}: ${reason}`,
     );
-    expect(() => workerConcurrencyFromEnv({ [name]: value })).toThrow(name);
   });
 });
